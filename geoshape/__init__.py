@@ -1,0 +1,16 @@
+"""geoshape: exact blurred shapes, Diracs and labelled data sets (numba core).
+
+Public API (conventions in DESIGN.md): :func:`disks`, :func:`rings`, :func:`squares`,
+:func:`ellipses`, :func:`dirac`, :func:`dirac2d`, and the data sets
+:func:`centred_disks`, :func:`random_disks`, :func:`random_ellipses`,
+:func:`random_diracs`, :func:`random_diracs2d` returning :class:`Labelled`.
+"""
+
+from .datasets import (Labelled, centred_disks, random_diracs, random_diracs2d, random_disks,
+                       random_ellipses)
+from .shapes import dirac, dirac2d, disks, ellipses, rings, squares
+
+__all__ = ["disks", "rings", "squares", "ellipses", "dirac", "dirac2d", "Labelled",
+           "centred_disks", "random_disks", "random_ellipses", "random_diracs",
+           "random_diracs2d"]
+__version__ = "0.1.0"
