@@ -132,7 +132,8 @@ def squares(side, theta=0.0, centres=None, *, size=64, sigma=1.0, grey=1.0) -> n
         vx = np.ascontiguousarray(cx[rot, None] + c[:, None] * ux - si[:, None] * uy)
         vy = np.ascontiguousarray(cy[rot, None] + si[:, None] * ux + c[:, None] * uy)
         sub = np.empty((int(rot.sum()), size, size), dtype=np.float32)
-        _kernels.polygons_kernel(sub, vx, vy, sig[rot], gr[rot], _kernels._GL_X, _kernels._GL_W)
+        _kernels.polygons_kernel(sub, vx, vy, sig[rot], gr[rot], _kernels._GL_X, _kernels._GL_W,
+                                 _kernels.PHI_TABLE)
         out[rot] = sub
     return out
 
@@ -183,7 +184,7 @@ def ellipses(a, b, theta, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.n
     out = np.empty((n, size, size), dtype=np.float32)
     _kernels.ellipses_kernel(out, expand(aa, n), expand(bb, n), expand(th, n),
                              expand(cen[:, 0], n), expand(cen[:, 1], n), expand(sig, n),
-                             expand(gr, n))
+                             expand(gr, n), _kernels.PHI_TABLE)
     return out
 
 
