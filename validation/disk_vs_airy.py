@@ -1,0 +1,365 @@
+"""Decoding a disk: the bias-free autoencoder's profile against Airy's function (talk, eqs. 1-8).
+
+    python -m validation.disk_vs_airy [--quick] [--seed S] [--out DIR] [--field value ...]
+
+The project's main job. It trains, at the same time in two processes (one core each), the
+talk's 1-D-latent disk autoencoder without biases and with biases, on blurred centred disks
+(64x64, sigma = 1, radii uniform on [0, 32), fresh disks for every batch), then sets the
+bias-free decoder's profile ``f = D(1)`` beside the three solutions of the variational
+problem given by ``theory``:
+
+- the discrete optimum: top eigenvector of the second-moment matrix of the disks (the best
+  profile any bias-free 1-D decoder can have on this pixel grid);
+- the numerical minimisation of the energy (P1 finite elements, eq. 3);
+- Airy's function (eq. 8, closed form).
+
+Profiles are compared as unit-norm images on the pixel grid (Euclidean distance, at most 2)
+unless the name says radial. Outputs in ``--out`` (default ``results/disk_vs_airy``):
+``config.json``, ``metrics.json``, ``weights.pt``, ``profiles.npz`` (the data of every
+figure), ``profile_vs_airy.png`` (the talk's figure), ``profile_images.png``,
+``reconstructions.png``.
+
+Full run: about 3 minutes on 2 cores; see the README ("Measured") for the headline
+numbers. ``--quick``: about 40 s, the same pipeline with short trainings.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+import geoshape
+import theory
+from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
+from validation._io import atomic_write_bytes
+
+__all__ = ["Config", "main", "cli", "CentredDisks"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Experiment settings. Steps and learning rates of the two trainings default to
+    ``nets.PRESETS`` ("bias_free", "bias"); 0 means "the preset's value"."""
+
+    size: int = 64
+    sigma: float = 1.0
+    bias_free_steps: int = 0
+    bias_steps: int = 0
+    bias_free_lr: float = 0.0
+    bias_lr: float = 0.0
+    n_test: int = 2048          # held-out random disks for the MSEs and codes
+    n_radii: int = 1024         # midpoint radii of the discrete optimum (quadrature of U[0, R))
+    energy_points: int = 2000   # grid of the energy minimisation
+    parallel: bool = True       # train the two nets at once, one process and one core each
+    progress: bool = True
+    seed: int = 0
+    out: str = "results/disk_vs_airy"
+
+    def __post_init__(self):
+        geoshape._validate.check_size(self.size)
+        for name in ("bias_free_steps", "bias_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0 = preset), got {getattr(self, name)}")
+        for name in ("bias_free_lr", "bias_lr"):
+            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a finite number >= 0 (0 = preset)")
+        if not (0.0 < self.sigma <= 8.0):
+            raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
+        if self.n_test < 16 or self.n_radii < 16:
+            raise ValueError("n_test and n_radii must be >= 16")
+        if self.energy_points < 3:
+            raise ValueError(f"energy_points must be >= 3, got {self.energy_points}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(bias_free_steps=250, bias_steps=250, n_test=512, n_radii=256,
+                   energy_points=400, out="results/disk_vs_airy_quick")
+
+    @property
+    def r_max(self) -> float:
+        return self.size / 2.0
+
+
+class CentredDisks:
+    """Sampler for ``nets.train``: fresh centred disks, radius uniform on [0, size/2)."""
+
+    def __init__(self, size: int, sigma: float):
+        self.size, self.sigma = size, sigma
+
+    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return geoshape.centred_disks(n, size=self.size, sigma=self.sigma, rng=rng).images
+
+
+def _train_spec(cfg: Config, kind: str) -> dict:
+    import nets
+
+    preset = nets.PRESETS[kind]
+    train = dict(preset["train"])
+    steps = cfg.bias_free_steps if kind == "bias_free" else cfg.bias_steps
+    lr = cfg.bias_free_lr if kind == "bias_free" else cfg.bias_lr
+    if steps:
+        train["steps"] = steps
+        train["eval_every"] = max(1, min(train.get("eval_every", 100), steps // 5))
+        train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
+    if lr:
+        train["lr"] = lr
+    train.update(threads=1, seed=cfg.seed, progress=cfg.progress, val_size=512)
+    model = dataclasses.replace(preset["model"], size=cfg.size)
+    return {"kind": kind, "model": dataclasses.asdict(model), "train": train,
+            "size": cfg.size, "sigma": cfg.sigma, "seed": cfg.seed}
+
+
+def _train_one(spec: dict) -> dict:
+    """Train one autoencoder from a picklable spec; returns its weights and history.
+
+    Runs in a worker process when ``parallel``: one torch thread and one numba thread, so
+    the two trainings share the two cores without oversubscription.
+    """
+    import numba
+    import torch
+
+    import nets
+
+    numba.set_num_threads(1)
+    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
+    t0 = time.perf_counter()
+    hist = nets.train(model, CentredDisks(spec["size"], spec["sigma"]),
+                      nets.TrainConfig(**spec["train"]))
+    return {"kind": spec["kind"], "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
+            "model": spec["model"], "torch_threads": torch.get_num_threads()}
+
+
+def _train_both(cfg: Config) -> dict:
+    specs = [_train_spec(cfg, "bias_free"), _train_spec(cfg, "bias")]
+    if cfg.parallel:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+            results = list(pool.map(_train_one, specs))
+    else:
+        results = [_train_one(s) for s in specs]
+    return {r["kind"]: r for r in results}
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    v = v / np.linalg.norm(v)
+    return v if v.sum() >= 0 else -v
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(_unit(a) - _unit(b)))
+
+
+def _at_zero(rho: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Normalise a radial profile to f(0) = 1: divide by its mean over rho <= 2 pixels, where
+    the profiles are flat to 1e-3 (Airy: f(2)/f(0) = 0.9995 for R = 32)."""
+    return values / np.mean(values[rho <= 2.0])
+
+
+def main(config: Config) -> Result:
+    """Run the experiment; see the module docstring. Returns the metrics and the table."""
+    import torch
+
+    import nets
+
+    cfg = config
+    t_start = time.perf_counter()
+    out = Path(cfg.out)
+    size, R = cfg.size, cfg.r_max
+
+    # ---- theory: the three solutions of the variational problem
+    radii = (np.arange(cfg.n_radii) + 0.5) * (R / cfg.n_radii)   # quadrature of U[0, R)
+    discrete = theory.disk_profile(geoshape.disks(radii, size=size, sigma=cfg.sigma))
+    airy_img = theory.airy_image(size, R, 0.0)
+    report = theory.discrete_vs_airy(size, R, n_radii=cfg.n_radii, sigma=cfg.sigma)
+    rho_e, f_e = theory.energy_minimiser(R, cfg.energy_points)
+    f_airy_e = theory.airy_profile(rho_e, R)
+
+    # ---- the two trainings
+    trained = _train_both(cfg)
+    models = {}
+    for kind, res in trained.items():
+        m = nets.DiskAE(nets.DiskAEConfig(**res["model"]), seed=cfg.seed)
+        m.load_state_dict(res["state"])
+        m.eval()
+        models[kind] = m
+
+    # ---- held-out disks
+    test = geoshape.centred_disks(cfg.n_test, size=size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
+    x = torch.from_numpy(test.images)[:, None]
+    with torch.no_grad():
+        z_free = models["bias_free"].encode(x)[:, 0].numpy()
+        y_free = models["bias_free"](x)[:, 0].numpy()
+        z_bias = models["bias"].encode(x)[:, 0].numpy()
+        y_bias = models["bias"](x)[:, 0].numpy()
+    mse_free = float(np.mean((y_free - test.images) ** 2))
+    mse_bias = float(np.mean((y_bias - test.images) ** 2))
+    floor = theory.rank1_floor(test.images)
+
+    # ---- the autoencoder's profile: D(+1) if most codes are positive, else D(-1)
+    z_pos = float(np.mean(z_free > 0))
+    sign = 1.0 if z_pos >= 0.5 else -1.0
+    f_plus = models["bias_free"].profile(1.0).numpy().astype(np.float64)
+    f_minus = models["bias_free"].profile(-1.0).numpy().astype(np.float64)
+    f_ae = f_plus if sign > 0 else f_minus
+    f_other = f_minus if sign > 0 else f_plus
+    # The common direction of the outputs (top singular vector): equals D(sign) when the
+    # codes share one sign.
+    out_dir = theory.disk_profile(y_free)
+
+    m = {
+        "l2_ae_vs_discrete": _dist(f_ae, discrete),
+        "l2_ae_vs_airy": _dist(f_ae, airy_img),
+        "l2_discrete_vs_airy": _dist(discrete, airy_img),
+        "l2_energy_vs_airy": float(np.sqrt(np.trapezoid((f_e / np.sqrt(np.trapezoid(f_e ** 2 * rho_e, rho_e))
+                                                    - f_airy_e / np.sqrt(np.trapezoid(f_airy_e ** 2 * rho_e, rho_e))) ** 2
+                                                   * rho_e, rho_e))),
+        "max_abs_energy_vs_airy": float(np.max(np.abs(f_e - f_airy_e))),
+        "l2_outputs_vs_discrete": _dist(out_dir, discrete),
+        "l2_discrete_vs_blurred_airy": report.l2_discrete_vs_blurred_airy,
+        "l2_discrete_blur_effect": report.l2_sigma_vs_sigma0,
+        "l2_discrete_grid_effect": report.l2_pixel_grid_vs_airy,
+        "l2_discrete_radius_sampling_effect": report.l2_sigma0_vs_pixel_grid,
+        "discrete_outside_R_fraction": report.outside_fraction,
+        "mse_bias_free": mse_free,
+        "mse_rank1_floor": floor,
+        "mse_bias_free_over_floor": mse_free / floor,
+        "mse_with_bias": mse_bias,
+        "z_positive_fraction": z_pos,
+        "negative_profile_norm_ratio": float(np.linalg.norm(f_other) / np.linalg.norm(f_ae)),
+        "negative_profile_cosine": float(np.sum(f_other * f_ae) / (np.linalg.norm(f_other) * np.linalg.norm(f_ae) + 1e-30)),
+        "encoder_corr_z_area_bias": float(np.corrcoef(z_bias, test.factors["radius"] ** 2)[0, 1]),
+        "train_seconds_bias_free": trained["bias_free"]["seconds"],
+        "train_seconds_bias": trained["bias"]["seconds"],
+        "train_seconds": max(r["seconds"] for r in trained.values()) if cfg.parallel
+        else sum(r["seconds"] for r in trained.values()),
+        "steps_bias_free": trained["bias_free"]["history"]["steps"][-1],
+        "steps_bias": trained["bias"]["history"]["steps"][-1],
+    }
+
+    # ---- figures, from saved data
+    rho_a, v_ae = theory.radial_profile(_unit(f_ae))
+    _, v_disc = theory.radial_profile(discrete)
+    t_fine = np.linspace(0.0, R, 400)
+    data = {"rho": rho_a, "ae": _at_zero(rho_a, v_ae), "discrete": _at_zero(rho_a, v_disc),
+            "energy_rho": rho_e, "energy_f": f_e, "airy_t": t_fine,
+            "airy_f": theory.airy_profile(t_fine, R), "f_ae_image": _unit(f_ae),
+            "f_other_image": f_other, "discrete_image": discrete, "airy_image": airy_img,
+            "test_radius": test.factors["radius"], "z_bias_free": z_free, "z_bias": z_bias}
+    _save_npz(out / "profiles.npz", data)
+    _plot_profiles(data, out / "profile_vs_airy.png", m)
+    _plot_images(data, out / "profile_images.png", m)
+    _plot_reconstructions(test, y_free, y_bias, out / "reconstructions.png")
+    m["total_seconds"] = time.perf_counter() - t_start
+
+    write_outputs(out, cfg, m, {k: v for k, v in models.items()})
+    table = _table(m, report)
+    return Result(cfg, m, table, out, {k: r["history"] for k, r in trained.items()})
+
+
+def _save_npz(path: Path, data: dict) -> None:
+    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+
+
+def _plot_profiles(d, path, m):
+    from validation._io import atomic_savefig
+
+    pyplot = plt()
+    fig, ax = pyplot.subplots(figsize=(6.4, 4.2))
+    ax.plot(d["airy_t"], d["airy_f"], "k-", lw=2, label="Airy's function (closed form)")
+    ax.plot(d["energy_rho"], d["energy_f"], "C1--", lw=1.5, label="numerical minimisation of energy")
+    ax.plot(d["rho"], d["discrete"], "C2.", ms=3, label="discrete optimum (top eigenvector)")
+    ax.plot(d["rho"], d["ae"], "C0x", ms=3, label="bias-free autoencoder, D(z=1)")
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xlabel("t (pixels from the centre)")
+    ax.set_ylabel("f(t), f(0) = 1")
+    ax.set_title(f"Decoding a disk: |AE - discrete| = {m['l2_ae_vs_discrete']:.3f}, "
+                 f"|discrete - Airy| = {m['l2_discrete_vs_airy']:.3f}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=120)
+    pyplot.close(fig)
+
+
+def _plot_images(d, path, m):
+    from validation._io import atomic_savefig
+
+    pyplot = plt()
+    panels = [("autoencoder D(1)", d["f_ae_image"]), ("discrete optimum", d["discrete_image"]),
+              ("Airy on the grid", d["airy_image"]),
+              ("AE - discrete", d["f_ae_image"] - d["discrete_image"])]
+    fig, axes = pyplot.subplots(1, 4, figsize=(11, 3))
+    for ax, (title, img) in zip(axes, panels):
+        lim = np.abs(img).max()
+        im = ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=100)
+    pyplot.close(fig)
+
+
+def _plot_reconstructions(test, y_free, y_bias, path, n=8):
+    from validation._io import atomic_savefig
+
+    pyplot = plt()
+    order = np.argsort(test.factors["radius"])
+    pick = order[np.linspace(0, len(order) - 1, n).astype(int)]
+    fig, axes = pyplot.subplots(3, n, figsize=(1.4 * n, 4.4))
+    for c, k in enumerate(pick):
+        for r, (img, label) in enumerate([(test.images[k], "input"), (y_bias[k], "with bias"),
+                                          (y_free[k], "bias-free")]):
+            axes[r, c].imshow(img, cmap="gray", vmin=0, vmax=1)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if c == 0:
+                axes[r, c].set_ylabel(label, fontsize=8)
+        axes[0, c].set_title(f"r = {test.factors['radius'][k]:.1f}", fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=90)
+    pyplot.close(fig)
+
+
+def _table(m: dict, report) -> str:
+    rows = [
+        ("|AE profile - discrete optimum|", m["l2_ae_vs_discrete"], "<= 0.01"),
+        ("|AE profile - Airy|", m["l2_ae_vs_airy"], ""),
+        ("|discrete optimum - Airy|", m["l2_discrete_vs_airy"], "blur dominates"),
+        ("  of which blur |P_sigma - P_0|", m["l2_discrete_blur_effect"], ""),
+        ("  grid alone |G - A|", m["l2_discrete_grid_effect"], ""),
+        ("  radius quadrature |P_0 - G|", m["l2_discrete_radius_sampling_effect"], ""),
+        ("|discrete - Airy blurred like the disks|", m["l2_discrete_vs_blurred_airy"], ""),
+        ("|energy minimiser - Airy| (radial L2)", m["l2_energy_vs_airy"], ""),
+        ("MSE bias-free", m["mse_bias_free"], ""),
+        ("MSE rank-1 floor (best h(r) f)", m["mse_rank1_floor"], ""),
+        ("MSE bias-free / floor", m["mse_bias_free_over_floor"], "<= 1.002"),
+        ("MSE with bias", m["mse_with_bias"], "<= 1e-4"),
+        ("fraction of codes z > 0", m["z_positive_fraction"], ""),
+        ("|D(-1)| / |D(+1)|", m["negative_profile_norm_ratio"], ""),
+        ("train seconds (wall)", m["train_seconds"], ""),
+    ]
+    return format_table(rows, ("quantity", "value", "target"))
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
+    result = main(cfg)
+    print(result.table)
+    print(f"\nwrote {result.out}/{{config.json, metrics.json, weights.pt, profiles.npz, *.png}}")
+    return result
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
