@@ -1,0 +1,26 @@
+"""Autoencoders of the talk in PyTorch, their regularisers, and the training engine.
+
+    from nets import DiskAE, DiskAEConfig, TrainConfig, train, PRESETS
+    model = DiskAE(PRESETS["bias"]["model"], seed=0)
+    history = train(model, sampler, TrainConfig(**PRESETS["bias"]["train"]))
+"""
+
+from . import losses
+from .disk_ae import PRESETS, DiskAE, DiskAEConfig
+from .position import PositionDecoder, PositionDecoderConfig, PositionEncoder, PositionEncoderConfig
+from .train import History, TrainConfig, load_checkpoint, train
+
+__all__ = [
+    "DiskAE",
+    "DiskAEConfig",
+    "PRESETS",
+    "PositionEncoder",
+    "PositionEncoderConfig",
+    "PositionDecoder",
+    "PositionDecoderConfig",
+    "TrainConfig",
+    "History",
+    "train",
+    "load_checkpoint",
+    "losses",
+]

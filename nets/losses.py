@@ -1,0 +1,135 @@
+"""Latent regularisers of the talk ("Interpolation", slide 25) and the official code's variants.
+
+Each is a pure function returning an unweighted scalar tensor; the training engine
+(:func:`nets.train`) multiplies it by the weight given in ``TrainConfig.regularisers``, a tuple
+of ``(name, weight)`` pairs with names from :data:`REGULARISERS`:
+
+========== ====== ======================================================================
+name       talk   value (x: inputs (n, ...), z = E(x): (n, d))
+========== ====== ======================================================================
+latent_l2  type 1 mean over pairs i < j of ``(|x_i - x_j|^2 - |z_i - z_j|^2)^2``
+denoise    type 2 the model's own loss on ``x + noise_std * eta`` with target ``x``
+encoder_l2 type 3 ``sum_l |W_l|^2`` over the encoder's weight tensors (not biases)
+all_l2     --     ``sum_l |W_l|^2`` over every weight tensor of the model
+contractive --    mean over the batch of ``|dz/dx|_F^2`` (Jacobian of E, by autograd)
+========== ====== ======================================================================
+
+Norms are plain sums of squares over all pixels (the talk's ``|.|_2^2``), not per-pixel means.
+"Weights" are the parameters with two or more dimensions (conv kernels, linear matrices), so
+biases and normalisation scales are excluded, as in the talk's ``sum_l |W^l|_2^2``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+__all__ = [
+    "REGULARISERS",
+    "latent_l2",
+    "denoise",
+    "encoder_l2",
+    "all_l2",
+    "contractive",
+    "encoder_weights",
+    "reconstruction_mse",
+]
+
+REGULARISERS = ("latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
+
+
+def _check_batch(name: str, t: torch.Tensor, min_n: int = 1) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.ndim < 1 or t.shape[0] < min_n:
+        raise ValueError(f"{name} must have a batch axis of length >= {min_n}, got shape {tuple(t.shape)}")
+
+
+def reconstruction_mse(model: nn.Module, x_in: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
+    """Per-pixel mean of ``(model(x_in) - x_target)^2`` (the engine's default loss, talk eq. 1)."""
+    y = model(x_in)
+    return torch.mean((y - x_target.reshape(y.shape)) ** 2)
+
+
+def latent_l2(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Type 1: ``mean_{i<j} (|x_i - x_j|^2 - |z_i - z_j|^2)^2`` over all pairs of the batch.
+
+    x: (n, ...) images, z: (n, d) codes, n >= 2. Returns a scalar.
+    """
+    _check_batch("x", x, 2)
+    _check_batch("z", z, 2)
+    if x.shape[0] != z.shape[0]:
+        raise ValueError(f"x and z must have the same batch size, got {x.shape[0]} and {z.shape[0]}")
+    n = x.shape[0]
+    i, j = torch.triu_indices(n, n, offset=1, device=x.device)
+    xf, zf = x.reshape(n, -1), z.reshape(n, -1)
+    dx = ((xf[i] - xf[j]) ** 2).sum(dim=1)
+    dz = ((zf[i] - zf[j]) ** 2).sum(dim=1)
+    return torch.mean((dx - dz) ** 2)
+
+
+def denoise(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    noise_std: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Type 2: ``loss_fn(x + noise_std * eta, x)`` with eta standard normal (talk slide 25).
+
+    loss_fn(x_in, x_target) -> scalar, e.g. the per-pixel reconstruction MSE. ``generator``
+    makes eta reproducible.
+    """
+    _check_batch("x", x)
+    if not (isinstance(noise_std, (int, float)) and noise_std >= 0):
+        raise ValueError(f"noise_std must be a float >= 0, got {noise_std!r}")
+    eta = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return loss_fn(x + noise_std * eta, x)
+
+
+def _sum_sq(params: Iterable[torch.Tensor]) -> torch.Tensor:
+    terms = [torch.sum(p**2) for p in params if p.ndim >= 2]
+    if not terms:
+        raise ValueError("no weight tensors (parameters with ndim >= 2) to regularise")
+    return torch.stack(terms).sum()
+
+
+def encoder_weights(model: nn.Module) -> list[torch.Tensor]:
+    """Trainable weight tensors of the encoder: ``model.encoder_parameters()`` if the model has
+    it, else the parameters of ``model.encoder``; only tensors with ndim >= 2."""
+    if hasattr(model, "encoder_parameters"):
+        params = list(model.encoder_parameters())
+    elif isinstance(getattr(model, "encoder", None), nn.Module):
+        params = list(model.encoder.parameters())
+    else:
+        raise ValueError("encoder_l2 needs a model with encoder_parameters() or an `encoder` sub-module")
+    return [p for p in params if p.requires_grad and p.ndim >= 2]
+
+
+def encoder_l2(model: nn.Module) -> torch.Tensor:
+    """Type 3: ``sum_l |W_l|^2`` over the encoder's trainable weight tensors (talk slide 25)."""
+    return _sum_sq(encoder_weights(model))
+
+
+def all_l2(model: nn.Module) -> torch.Tensor:
+    """``sum_l |W_l|^2`` over every trainable weight tensor of the model (official code)."""
+    return _sum_sq(p for p in model.parameters() if p.requires_grad)
+
+
+def contractive(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Contractive penalty: mean over the batch of ``|dE(x)/dx|_F^2``.
+
+    One backward pass per latent dimension (d is small here), ``create_graph=True`` so the
+    penalty is differentiable in the weights. Summing ``z[:, k]`` over the batch before
+    differentiating gives per-sample gradients because each code depends on its own image
+    only (not true for a BatchNorm in training mode, where this is an approximation).
+    """
+    _check_batch("x", x)
+    xg = x.detach().requires_grad_(True)
+    z = model.encode(xg)
+    total = x.new_zeros(())
+    for k in range(z.shape[1]):
+        (g,) = torch.autograd.grad(z[:, k].sum(), xg, create_graph=True)
+        total = total + torch.sum(g**2)
+    return total / x.shape[0]
