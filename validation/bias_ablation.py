@@ -1,0 +1,334 @@
+"""Ablation study: the disk autoencoder with and without biases (talk, "Decoding a disk", eqs. 2-7).
+
+    python -m validation.bias_ablation [--quick] [--seed S] [--out DIR] [--field value ...]
+
+Trains, in two processes (one core each), the talk's 1-D-latent disk autoencoder with biases
+(``nets.PRESETS["bias"]``) and several bias-free ones (``nets.PRESETS["bias_free"]`` with the
+initialisations, seeds, learning rates and step counts listed in ``bias_free_runs``) on
+blurred centred disks (64x64, sigma = 1, radii uniform on [0, 32)), and sets their MSE on
+``n_test`` held-out disks beside the floors of a bias-free decoder computed on the same disks:
+
+- ``mse_rank1_floor`` (``theory.rank1_floor``): the best ``h_n f`` with one profile f. A
+  bias-free decoder is positively homogeneous (eq. 2), so if all codes share a sign its
+  outputs are ``|z_n| f``: its MSE cannot go below this floor (a theorem).
+- ``mse_two_ray_floor`` (``theory.two_ray_floor``): the best ``z f_+`` / ``|z| f_-`` with one
+  profile per sign of z, a local-search upper bound on the true two-ray floor. A bias-free
+  net that splits its codes by sign can go below the rank-1 floor, down to this one.
+- ``floor_given_signs`` of each net: the best ``h_n f_{sign z_n}`` for the net's *own* split
+  of the disks by the sign of z (rank-1 floor of each group): a theorem for any bias-free
+  net, ``mse >= floor_given_signs``; it equals the rank-1 floor when all codes share a sign.
+
+Outputs in ``--out`` (default ``results/bias_ablation``): ``config.json``, ``metrics.json``,
+``weights.pt``, ``ablation.npz`` (data of every figure), ``grid.png`` (inputs and outputs with
+and without biases, and the two theoretical optima), ``mse_by_radius.png``.
+
+Each entry of ``bias_free_runs`` is ``"init:seed:lr:steps"`` (lr, steps 0 = the preset's;
+init ``default`` or ``kaiming``); an optional fifth field sets the lr schedule.
+
+Measured (2-core development machine shared with other jobs; CPU seconds are the honest
+cost, a 2-core idle run takes about half of them plus ~15 s):
+
+- full run (with biases 2000 steps; 7 bias-free runs: six of the preset's 600 steps, one of
+  1500 at constant lr 5e-4): 174 s and 232 s wall in two runs (load), 255 s train CPU, the
+  same metrics both times. On 1024 held-out disks: with biases 2.1e-4; rank-1 floor 0.0483;
+  two-ray floor 0.0264 (0.55 x rank-1). Five of the seven bias-free nets sit just above the
+  rank-1 floor (1.006-1.009 x), all codes of one sign or nearly; with default init and lr
+  1e-2 the net died (0.236, about the MSE of a black output). One net, kaiming init seed 0,
+  splits its codes by sign (72% positive, the two-ray fit's split has 75%) and reaches
+  0.0278 = 0.58 x rank-1, 94% of the way from the rank-1 to the two-ray floor; its own sign
+  split allows 0.0267. Kaiming seeds 1 and 2 did not: the second ray is found by chance of
+  the initialisation, not by any schedule tried (higher lr, longer constant lr); kaiming
+  seed 2 has 91% positive codes yet sits at the rank-1 floor (its negative ray is unused
+  capacity: its own split allows only 0.0481).
+- ``--quick`` (with biases 300 steps in one worker, default and kaiming seed 0 at 150 steps
+  each in the other; 256 test disks): 41 s wall at load ~2.5, 28 s train CPU. Rank-1 0.0486,
+  two-ray 0.0264, default 0.0507 (1.04 x rank-1, one-signed), kaiming 0.0330 (0.68 x,
+  two-signed, 58% positive), with biases 2.5e-3.
+
+So the talk's ablation holds as a theorem (no bias-free net beat the floor of its own sign
+split: ``min_over_floor_given_signs`` >= 1) and as the typical outcome (bias-free nets sit
+at the rank-1 floor ``h(r) f``), but "bias-free = rank-1 floor" is not universal: a bias-free
+net can use both rays of its positively homogeneous decoder, and then its MSE is about half
+the rank-1 floor. The reconstructions of such a net are sharper disks than ``h(r) f``
+(``grid.png``) because each ray has its own profile.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+import geoshape
+import theory
+from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
+from validation._io import atomic_savefig, atomic_write_bytes
+from validation.disk_encoder import cpu_seconds, disk_spec, load_model, train_runs
+
+__all__ = ["Config", "main", "cli", "parse_run", "floor_given_signs"]
+
+_INITS = ("default", "kaiming")
+_SCHEDULES = ("constant", "cosine", "linear")
+# Relative slack for float32 network outputs against float64 floors (outputs are rounded to
+# ~1e-7 relative; the floors are exact minima): a bias-free net sits at or above its floor.
+FLOOR_RTOL = 1e-3
+
+
+def parse_run(text: str) -> dict:
+    """``"init:seed:lr:steps[:schedule]"`` -> dict; ValueError naming the bad field."""
+    parts = str(text).split(":")
+    if len(parts) not in (4, 5):
+        raise ValueError(f"bias_free_runs entries must be 'init:seed:lr:steps[:schedule]', got {text!r}")
+    init, seed, lr, steps = parts[:4]
+    if init not in _INITS:
+        raise ValueError(f"bias_free_runs init must be one of {_INITS}, got {init!r} in {text!r}")
+    try:
+        seed_i, lr_f, steps_i = int(seed), float(lr), int(steps)
+    except ValueError:
+        raise ValueError(f"bias_free_runs entry {text!r}: seed and steps must be ints, lr a float") from None
+    if seed_i < 0 or steps_i < 0 or not np.isfinite(lr_f) or lr_f < 0:
+        raise ValueError(f"bias_free_runs entry {text!r}: seed, steps and lr must be >= 0 (0 = preset)")
+    sched = parts[4] if len(parts) == 5 else ""
+    if sched and sched not in _SCHEDULES:
+        raise ValueError(f"bias_free_runs schedule must be one of {_SCHEDULES}, got {sched!r}")
+    return {"init": init, "seed": seed_i, "lr": lr_f, "steps": steps_i, "schedule": sched}
+
+
+def _tag(run: dict) -> str:
+    t = f"{run['init']}_s{run['seed']}_lr{run['lr']:g}_n{run['steps']}"
+    return t + (f"_{run['schedule']}" if run["schedule"] else "")
+
+
+@dataclass(frozen=True)
+class Config:
+    size: int = 64
+    sigma: float = 1.0
+    bias_steps: int = 2000      # 0 = nets.PRESETS["bias"] (4000)
+    bias_lr: float = 0.0
+    bias_free_runs: tuple[str, ...] = (
+        "default:0:0:0", "kaiming:0:0:0", "default:1:0:0", "kaiming:1:0:0", "kaiming:2:0:0",
+        "default:0:0.01:0", "default:0:0.0005:1500:constant",
+    )
+    n_test: int = 1024          # held-out disks for every MSE and floor
+    parallel: bool = True
+    progress: bool = False
+    seed: int = 0               # seed of the with-bias net and of the test disks
+    out: str = "results/bias_ablation"
+
+    def __post_init__(self):
+        geoshape._validate.check_size(self.size)
+        if not (0.0 < self.sigma <= 8.0):
+            raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
+        if self.bias_steps < 0:
+            raise ValueError(f"bias_steps must be >= 0 (0 = preset), got {self.bias_steps}")
+        if not np.isfinite(self.bias_lr) or self.bias_lr < 0:
+            raise ValueError(f"bias_lr must be a finite number >= 0 (0 = preset), got {self.bias_lr}")
+        if not isinstance(self.bias_free_runs, tuple) or not self.bias_free_runs:
+            raise ValueError("bias_free_runs must be a non-empty tuple of 'init:seed:lr:steps' strings")
+        tags = [_tag(parse_run(r)) for r in self.bias_free_runs]
+        if len(set(tags)) != len(tags):
+            raise ValueError(f"bias_free_runs must be distinct, got {self.bias_free_runs}")
+        if self.n_test < 16:
+            raise ValueError(f"n_test must be >= 16, got {self.n_test}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
+    @classmethod
+    def quick(cls) -> "Config":
+        # two workers: with biases (300 steps) | both bias-free runs (150 + 150)
+        return cls(bias_steps=300, bias_free_runs=("default:0:0:150", "kaiming:0:0:150"), n_test=256,
+                   out="results/bias_ablation_quick")
+
+    @property
+    def runs(self) -> list[dict]:
+        return [parse_run(r) for r in self.bias_free_runs]
+
+
+def _group_floors(gram: np.ndarray, groups, n_pixels: int) -> float:
+    """Pooled rank-1 residual ``sum_g (tr G_g - lambda_max(G_g))`` over groups, per pixel,
+    from the Gram matrix ``G = X X^T`` of all images (one n x n product instead of an SVD of
+    the n x pixels data matrix per group)."""
+    total = 0.0
+    for grp in groups:
+        idx = np.flatnonzero(grp)
+        if idx.size:
+            g = gram[np.ix_(idx, idx)]
+            total += max(float(np.trace(g)) - float(np.linalg.eigvalsh(g)[-1]), 0.0)
+    return total / (gram.shape[0] * n_pixels)
+
+
+def floor_given_signs(images: np.ndarray, z: np.ndarray, *, gram: np.ndarray | None = None) -> float:
+    """Best mean-per-pixel MSE of outputs ``h_n f_{sign z_n}`` (one free profile per sign
+    group, free scales): the rank-1 floor of each group, pooled. Images (n, s, s), z (n,);
+    ``gram``: ``X X^T`` of the flattened images if already computed (float64, n x n)."""
+    images = np.asarray(images, dtype=np.float64)
+    z = np.asarray(z, dtype=np.float64).ravel()
+    if images.ndim < 2 or z.shape != (len(images),):
+        raise ValueError(f"z must have shape (n,) for n = len(images) = {len(images)}, got {z.shape}")
+    X = images.reshape(len(images), -1)
+    if gram is None:
+        gram = X @ X.T
+    elif gram.shape != (len(X), len(X)):
+        raise ValueError(f"gram must have shape ({len(X)}, {len(X)}), got {gram.shape}")
+    return _group_floors(gram, (z >= 0, z < 0), X.shape[1])
+
+
+def main(config: Config) -> Result:
+    import torch
+
+    cfg = config
+    t_start = time.perf_counter()
+    out = Path(cfg.out)
+    runs = cfg.runs
+    tags = [_tag(r) for r in runs]
+    specs = [disk_spec("bias", "bias", size=cfg.size, sigma=cfg.sigma, seed=cfg.seed, steps=cfg.bias_steps,
+                       lr=cfg.bias_lr, progress=cfg.progress)]
+    for r, tag in zip(runs, tags):
+        changes = {"lr_schedule": r["schedule"]} if r["schedule"] else {}
+        specs.append(disk_spec(tag, "bias_free", size=cfg.size, sigma=cfg.sigma, seed=r["seed"],
+                               steps=r["steps"], lr=r["lr"], model_changes={"init": r["init"]},
+                               train_changes=changes, progress=cfg.progress))
+    trained = train_runs(specs, cfg.parallel)    # the long with-bias run first: one worker
+    models = {t["name"]: load_model(t) for t in trained}
+
+    test = geoshape.centred_disks(cfg.n_test, size=cfg.size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
+    imgs = test.images
+    x = torch.from_numpy(imgs)[:, None]
+    outputs, codes = {}, {}
+    with torch.no_grad():
+        for name, mod in models.items():
+            codes[name] = mod.encode(x)[:, 0].numpy().astype(np.float64)
+            outputs[name] = mod(x)[:, 0].numpy()
+    rank1 = theory.rank1_floor(imgs)
+    two = theory.two_ray_fit(imgs, rng=cfg.seed)
+    per_img = {name: np.mean((y - imgs) ** 2, axis=(1, 2)) for name, y in outputs.items()}
+    X = imgs.reshape(len(imgs), -1).astype(np.float64)
+    gram = X @ X.T
+
+    m: dict[str, float] = {"mse_with_bias": float(per_img["bias"].mean()), "mse_rank1_floor": rank1,
+                           "mse_two_ray_floor": two.mse,
+                           "two_ray_positive_fraction": float(two.labels.mean())}
+    for tag in tags:
+        mse = float(per_img[tag].mean())
+        fgs = floor_given_signs(imgs, codes[tag], gram=gram)
+        m[f"mse_bias_free_{tag}"] = mse
+        m[f"over_rank1_{tag}"] = mse / rank1
+        m[f"floor_given_signs_{tag}"] = fgs
+        m[f"over_floor_given_signs_{tag}"] = mse / fgs
+        m[f"z_positive_fraction_{tag}"] = float(np.mean(codes[tag] > 0))
+        m[f"train_seconds_{tag}"] = next(t["history"]["seconds"] for t in trained if t["name"] == tag)
+    mses = np.array([m[f"mse_bias_free_{t}"] for t in tags])
+    best = tags[int(np.argmin(mses))]
+    m["mse_bias_free_best"] = float(mses.min())
+    m["mse_bias_free_median"] = float(np.median(mses))
+    m["mse_bias_free_worst"] = float(mses.max())
+    m["best_over_rank1"] = float(mses.min() / rank1)
+    m["min_over_floor_given_signs"] = float(min(m[f"over_floor_given_signs_{t}"] for t in tags))
+    m["n_bias_free_runs"] = len(tags)
+    m["n_below_rank1"] = int(np.sum(mses < rank1 * (1 - FLOOR_RTOL)))
+    m["n_two_signed"] = int(sum(0 < m[f"z_positive_fraction_{t}"] < 1 for t in tags))
+    # 0 at the rank-1 floor, 1 at the two-ray floor
+    m["best_progress_to_two_ray"] = float((rank1 - mses.min()) / (rank1 - two.mse)) if rank1 > two.mse else 0.0
+    m["train_seconds_bias"] = trained[0]["history"]["seconds"]
+    m["train_cpu_seconds"] = cpu_seconds(trained)
+
+    # figures, from saved data
+    order = np.argsort(test.factors["radius"])
+    pick = order[np.linspace(0, len(order) - 1, 8).round().astype(int)]
+    # top right singular vector from the Gram matrix's top eigenvector (theory.disk_profile's
+    # SVD gives the same vector; this avoids a second SVD)
+    _, u = np.linalg.eigh(gram)
+    f1 = X.T @ u[:, -1]
+    f1 /= np.linalg.norm(f1)
+    rank1_out = (X @ f1)[:, None] * f1
+    fp, fn = two.f_pos.ravel(), two.f_neg.ravel()
+    two_out = np.where(two.labels[:, None], np.maximum(X @ fp, 0)[:, None] * fp,
+                       np.maximum(X @ fn, 0)[:, None] * fn)
+    shape = imgs.shape[1:]
+    data = {"radius": test.factors["radius"], "pick": pick, "inputs": imgs[pick],
+            "with_bias": outputs["bias"][pick], "bias_free": outputs[best][pick],
+            "rank1_opt": rank1_out[pick].reshape(-1, *shape), "two_ray_opt": two_out[pick].reshape(-1, *shape),
+            "per_img_with_bias": per_img["bias"], "per_img_bias_free": per_img[best],
+            "per_img_rank1": np.mean((rank1_out - X) ** 2, axis=1),
+            "per_img_two_ray": np.mean((two_out - X) ** 2, axis=1),
+            "z_bias_free": codes[best], "z_with_bias": codes["bias"]}
+    atomic_write_bytes(out / "ablation.npz", lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+    _plot_grid(data, out / "grid.png", best)
+    _plot_by_radius(data, out / "mse_by_radius.png", best)
+    m["total_seconds"] = time.perf_counter() - t_start
+    write_outputs(out, cfg, m, models)
+    return Result(cfg, m, _table(m, tags, best), out, {t["name"]: t["history"] for t in trained})
+
+
+def _plot_grid(d, path, best):
+    pyplot = plt()
+    rows = [("input", d["inputs"]), ("with biases", d["with_bias"]), ("bias-free AE", d["bias_free"]),
+            ("best h(r) f", d["rank1_opt"]), ("best two-ray", d["two_ray_opt"])]
+    n = len(d["pick"])
+    fig, axes = pyplot.subplots(len(rows), n, figsize=(1.35 * n, 1.45 * len(rows)))
+    for r, (label, imgs) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7)
+            if r == 0:
+                ax.set_title(f"r = {d['radius'][d['pick'][c]]:.1f}", fontsize=7)
+    fig.suptitle(f"Ablation: biases removed (bias-free net shown: {best})", fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=90)
+    pyplot.close(fig)
+
+
+def _plot_by_radius(d, path, best, n_bins=32):
+    pyplot = plt()
+    r = d["radius"]
+    edges = np.linspace(0, r.max() + 1e-9, n_bins + 1)
+    idx = np.clip(np.digitize(r, edges) - 1, 0, n_bins - 1)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    fig, ax = pyplot.subplots(figsize=(6.0, 4.0))
+    for key, label, style in [("per_img_with_bias", "with biases", "C0-"),
+                              ("per_img_bias_free", f"bias-free ({best})", "C3-"),
+                              ("per_img_rank1", "rank-1 optimum h(r) f", "k--"),
+                              ("per_img_two_ray", "two-ray optimum", "k:")]:
+        v = np.array([d[key][idx == b].mean() if np.any(idx == b) else np.nan for b in range(n_bins)])
+        ax.plot(mid, v, style, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("r (pixels)")
+    ax.set_ylabel("MSE per pixel")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    pyplot.close(fig)
+
+
+def _table(m: dict, tags, best) -> str:
+    rows = [("with biases", m["mse_with_bias"], "", ""),
+            ("rank-1 floor (best h(r) f)", m["mse_rank1_floor"], 1.0, ""),
+            ("two-ray floor (f+ / f-)", m["mse_two_ray_floor"], m["mse_two_ray_floor"] / m["mse_rank1_floor"],
+             m["two_ray_positive_fraction"])]
+    for t in tags:
+        rows.append((f"bias-free {t}" + (" *" if t == best else ""), m[f"mse_bias_free_{t}"],
+                     m[f"over_rank1_{t}"], m[f"z_positive_fraction_{t}"]))
+    return format_table(rows, ("net / floor", "MSE", "/ rank-1", "z>0 share"))
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
+    result = main(cfg)
+    print(result.table)
+    mm = result.metrics
+    print(f"\nruns below the rank-1 floor: {mm['n_below_rank1']:.0f} of {mm['n_bias_free_runs']:.0f}; "
+          f"train CPU {mm['train_cpu_seconds']:.0f} s; total {mm['total_seconds']:.0f} s")
+    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, ablation.npz, *.png}}")
+    return result
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])

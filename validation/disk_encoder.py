@@ -1,0 +1,357 @@
+"""The disk encoder is an averaging filter (talk, "How does the encoder work: inspect the latent space").
+
+    python -m validation.disk_encoder [--quick] [--seed S] [--out DIR] [--field value ...]
+
+Trains the talk's 1-D-latent disk autoencoder *with* biases (``nets.PRESETS["bias"]``) on
+blurred centred disks (64x64, sigma = 1, radii uniform on [0, 32), fresh disks per batch),
+``n_seeds`` seeds at once in two processes (one core each), then encodes a fine sweep of
+radii ``r_k = (k + 1/2) R / n_sweep`` and asks whether z is an affine function of the disk's
+area, as an averaging filter ``z = a * sum(x) + b`` would give (the pixel sum of a blurred
+disk is pi r^2 up to the blur tail cut by the border):
+
+- ``r2_z_area``: R^2 of the least-squares fit ``z ~ a r^2 + b`` (worst seed; per seed too);
+- ``r2_z_radius``: R^2 of ``z ~ a r + b``, for comparison;
+- ``r2_z_pixel_sum``: R^2 of ``z ~ a sum(x) + b`` (the averaging filter itself);
+- ``jacobian_flatness``: mean over radii of the cosine between the encoder's gradient
+  ``dz/dx`` and a constant image, on the pixels within R of the centre (1 for a literal
+  averaging filter; only the gradient along the data, ``<dz/dx, dx/dr>``, is constrained
+  by training, so this measures how literal the filter is, not the fit);
+- ``monotonic_fraction``: share of sweep steps along which z moves one way.
+
+Outputs in ``--out`` (default ``results/disk_encoder``): ``config.json``, ``metrics.json``,
+``weights.pt``, ``encoder.npz`` (data of every figure), ``latent_vs_radius.png`` (the talk's
+figure, with the affine-in-area fit), ``latent_vs_pixel_sum.png``, ``encoder_gradient.png``.
+
+This module also holds the runner the size experiments share (``train_runs``): a list of
+picklable specs trained in up to two spawned processes, one torch and one numba thread each
+(on 2 cores, one thread per training is fastest), longest-first as given.
+
+Measured on the 2-core development machine (shared with other jobs), seed 0:
+
+- full run (2 seeds x 2000 steps): 88 s wall (it got both cores), 161 s train CPU.
+  R^2(z ~ r^2) = 0.992 / 0.991 (seeds 0 / 1), R^2(z ~ r) = 0.928 / 0.899, R^2(z ~ sum x)
+  = 0.992 / 0.991, z monotone in r, MSE 2.2e-4 / 2.4e-4, gradient flatness 0.56 / 0.47.
+- ``--quick`` (2 seeds x 400 steps): 43 s wall at load 3 (37 s train CPU). R^2(z ~ r^2)
+  = 0.996 / 0.9996, R^2(z ~ r) = 0.964 / 0.932, MSE 1.4e-3 / 1.3e-3.
+
+The talk's claim reproduces in the sense it can be tested: z is, to R^2 0.99, an affine
+function of the disk's area (its pixel sum), clearly better than of its radius. The fit is
+best early in training; the longer-trained nets bend z upward for the largest disks (which
+touch the border), lowering R^2 from 0.996+ to 0.991. The encoder is *not* literally a flat
+averaging filter: its gradient ``dz/dx`` is far from constant (flatness ~0.5); it only acts
+like one along the data, where only ``<dz/dx, dx/dr>`` is constrained.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+import geoshape
+from validation import metrics as vm
+from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
+from validation._io import atomic_savefig, atomic_write_bytes
+
+__all__ = ["Config", "main", "cli", "DiskSampler", "train_runs", "disk_spec", "load_model",
+           "max_reversal", "cpu_seconds"]
+
+
+# ----------------------------------------------------------------------------- shared runner
+class DiskSampler:
+    """Sampler for ``nets.train``: fresh centred disks, radius uniform on [0, size/2) minus
+    ``exclude`` (None or (lo, hi)). Picklable, so it travels to worker processes."""
+
+    def __init__(self, size: int, sigma: float, exclude: tuple[float, float] | None = None):
+        self.size, self.sigma = size, sigma
+        self.exclude = None if exclude is None else (float(exclude[0]), float(exclude[1]))
+
+    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return geoshape.centred_disks(n, size=self.size, sigma=self.sigma, exclude=self.exclude,
+                                      rng=rng).images
+
+
+def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, steps: int = 0,
+              lr: float = 0.0, exclude=None, model_changes: dict | None = None,
+              train_changes: dict | None = None, progress: bool = False) -> dict:
+    """A picklable training spec from ``nets.PRESETS[preset]``; ``steps``/``lr`` 0 keep the
+    preset's values (warm-up and evaluation interval are scaled down with short runs)."""
+    import nets
+
+    p = nets.PRESETS[preset]
+    train = dict(p["train"])
+    if steps:
+        train["steps"] = steps
+        train["eval_every"] = max(1, min(train.get("eval_every", 100), steps // 5))
+        train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
+    if lr:
+        train["lr"] = lr
+    train.update(threads=1, seed=seed, progress=progress, val_size=512)
+    train.update(train_changes or {})
+    model = dataclasses.replace(p["model"], size=size, **(model_changes or {}))
+    return {"name": name, "model": dataclasses.asdict(model), "train": train, "size": size,
+            "sigma": sigma, "exclude": exclude, "seed": seed}
+
+
+def _run_one(spec: dict) -> dict:
+    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread)."""
+    import numba
+
+    import nets
+
+    numba.set_num_threads(1)
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
+    hist = nets.train(model, DiskSampler(spec["size"], spec["sigma"], spec["exclude"]),
+                      nets.TrainConfig(**spec["train"]))
+    return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
+            "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
+
+
+def train_runs(specs: Sequence[dict], parallel: bool = True) -> list[dict]:
+    """Train every spec; results in the order of ``specs``. With ``parallel``, two spawned
+    worker processes take the specs in order as they free up (put the longest first)."""
+    if parallel and len(specs) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+            return list(pool.map(_run_one, specs))
+    return [_run_one(s) for s in specs]
+
+
+def load_model(run: dict):
+    """The trained ``nets.DiskAE`` of a ``train_runs`` result, in eval mode."""
+    import nets
+
+    m = nets.DiskAE(nets.DiskAEConfig(**run["model"]), seed=run["seed"])
+    m.load_state_dict(run["state"])
+    return m.eval()
+
+
+def cpu_seconds(runs: Sequence[dict]) -> float:
+    return float(sum(r["cpu_seconds"] for r in runs))
+
+
+def max_reversal(z, r) -> float:
+    """Largest step of ``z(r)`` against its dominant direction, over ``max z - min z``.
+
+    With ``r`` sorted and s the sign of the net change ``z(r_last) - z(r_first)``, this is
+    ``max_{i<j} s (z_i - z_j)`` clipped at 0, relative to the range of z: 0 for a monotone z,
+    1 when z comes all the way back. ``z``, ``r``: 1-D, equal length >= 2, z not constant.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    if z.ndim != 1 or r.shape != z.shape or z.size < 2:
+        raise ValueError(f"z and r must be 1-D of equal length >= 2, got {z.shape} and {r.shape}")
+    z = z[np.argsort(r, kind="stable")]
+    span = z.max() - z.min()
+    if span == 0:
+        raise ValueError("z must not be constant")
+    s = 1.0 if z[-1] >= z[0] else -1.0
+    zs = s * z
+    return float(np.max(np.maximum.accumulate(zs) - zs) / span)
+
+
+# ----------------------------------------------------------------------------- experiment
+@dataclass(frozen=True)
+class Config:
+    """Experiment settings; ``steps``/``lr`` 0 mean ``nets.PRESETS["bias"]``'s values (4000, 4e-3)."""
+
+    size: int = 64
+    sigma: float = 1.0
+    n_seeds: int = 2            # trainings with seeds seed, seed+1, ... (two at a time)
+    steps: int = 2000           # half the preset's 4000; R^2 vs area is > 0.99 from 500
+    lr: float = 0.0
+    n_sweep: int = 512          # radii (k + 1/2) R / n_sweep, a quadrature of U[0, R)
+    n_gradient: int = 16        # sweep radii at which the encoder gradient is taken
+    parallel: bool = True
+    progress: bool = False
+    seed: int = 0
+    out: str = "results/disk_encoder"
+
+    def __post_init__(self):
+        geoshape._validate.check_size(self.size)
+        if not (0.0 < self.sigma <= 8.0):
+            raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
+        if not 1 <= self.n_seeds <= 8:
+            raise ValueError(f"n_seeds must be in [1, 8], got {self.n_seeds}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0 (0 = preset), got {self.steps}")
+        if not np.isfinite(self.lr) or self.lr < 0:
+            raise ValueError(f"lr must be a finite number >= 0 (0 = preset), got {self.lr}")
+        if self.n_sweep < 16:
+            raise ValueError(f"n_sweep must be >= 16, got {self.n_sweep}")
+        if not 1 <= self.n_gradient <= self.n_sweep:
+            raise ValueError(f"n_gradient must be in [1, n_sweep], got {self.n_gradient}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(steps=400, n_sweep=256, n_gradient=8, out="results/disk_encoder_quick")
+
+    @property
+    def r_max(self) -> float:
+        return self.size / 2.0
+
+
+def _encoder_gradient(model, images: np.ndarray) -> np.ndarray:
+    """``dz/dx`` for each image (n, s, s); each code depends on its own image only, so the
+    gradient of the summed codes gives every per-image gradient in one pass."""
+    import torch
+
+    x = torch.from_numpy(images)[:, None].clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(model.encode(x)[:, 0].sum(), x)
+    return g[:, 0].numpy().astype(np.float64)
+
+
+def _flatness(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Cosine of each gradient with the constant image, on ``mask``; sign-free (|cos|)."""
+    g = grad[:, mask]
+    return np.abs(g.sum(1)) / (np.linalg.norm(g, axis=1) * np.sqrt(mask.sum()) + 1e-300)
+
+
+def main(config: Config) -> Result:
+    """Run the experiment; see the module docstring. Returns the metrics and the table."""
+    import torch
+
+    cfg = config
+    t_start = time.perf_counter()
+    out = Path(cfg.out)
+    R = cfg.r_max
+    seeds = [cfg.seed + i for i in range(cfg.n_seeds)]
+    specs = [disk_spec(f"bias_s{s}", "bias", size=cfg.size, sigma=cfg.sigma, seed=s, steps=cfg.steps,
+                       lr=cfg.lr, progress=cfg.progress) for s in seeds]
+    runs = train_runs(specs, cfg.parallel)
+    models = [load_model(r) for r in runs]
+
+    radii = (np.arange(cfg.n_sweep) + 0.5) * (R / cfg.n_sweep)
+    images = geoshape.disks(radii, size=cfg.size, sigma=cfg.sigma)
+    pix_sum = images.reshape(len(images), -1).sum(1).astype(np.float64)
+    pick = np.linspace(0, cfg.n_sweep - 1, cfg.n_gradient).round().astype(int)
+    yy, xx = np.mgrid[: cfg.size, : cfg.size]
+    c = (cfg.size - 1) / 2.0
+    mask = np.hypot(xx - c, yy - c) <= R
+
+    m: dict[str, float] = {}
+    zs, grads = [], []
+    for s, model in zip(seeds, models):
+        with torch.no_grad():
+            x = torch.from_numpy(images)[:, None]
+            z = model.encode(x)[:, 0].numpy().astype(np.float64)
+            y = model(x)[:, 0].numpy()
+        g = _encoder_gradient(model, images[pick])
+        zs.append(z)
+        grads.append(g)
+        m[f"r2_z_area_s{s}"] = vm.r_squared(radii ** 2, z)
+        m[f"r2_z_radius_s{s}"] = vm.r_squared(radii, z)
+        m[f"r2_z_pixel_sum_s{s}"] = vm.r_squared(pix_sum, z)
+        m[f"corr_z_pixel_sum_s{s}"] = abs(vm.pearson(pix_sum, z))
+        m[f"jacobian_flatness_s{s}"] = float(np.mean(_flatness(g, mask)))
+        m[f"monotonic_fraction_s{s}"] = vm.monotonic_fraction(z, radii)
+        m[f"max_reversal_s{s}"] = max_reversal(z, radii)
+        m[f"mse_s{s}"] = float(np.mean((y - images) ** 2))
+    for key in ("r2_z_area", "r2_z_radius", "r2_z_pixel_sum", "corr_z_pixel_sum", "jacobian_flatness",
+                "monotonic_fraction"):
+        vals = [m[f"{key}_s{s}"] for s in seeds]
+        m[key] = float(np.min(vals))           # worst seed: the claim must hold for each
+        m[f"{key}_mean"] = float(np.mean(vals))
+    m["max_reversal"] = float(np.max([m[f"max_reversal_s{s}"] for s in seeds]))
+    m["mse"] = float(np.max([m[f"mse_s{s}"] for s in seeds]))
+    m["r2_pixel_sum_vs_area"] = vm.r_squared(radii ** 2, pix_sum)   # the blur/border effect alone
+    m["train_seconds"] = max(r["history"]["seconds"] for r in runs)
+    m["train_cpu_seconds"] = cpu_seconds(runs)
+    m["steps"] = runs[0]["history"]["steps"][-1]
+
+    data = {"radius": radii, "pixel_sum": pix_sum, "z": np.stack(zs), "seeds": np.array(seeds),
+            "gradient": np.stack(grads), "gradient_radius": radii[pick], "mask": mask}
+    atomic_write_bytes(out / "encoder.npz", lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+    _plot_latent(data, out / "latent_vs_radius.png", m)
+    _plot_pixel_sum(data, out / "latent_vs_pixel_sum.png")
+    _plot_gradient(data, out / "encoder_gradient.png")
+    m["total_seconds"] = time.perf_counter() - t_start
+    write_outputs(out, cfg, m, {f"bias_s{s}": mod for s, mod in zip(seeds, models)})
+    return Result(cfg, m, _table(m, seeds), out, {r["name"]: r["history"] for r in runs})
+
+
+def _affine_fit(x, y):
+    a, b = np.polyfit(x, y, 1)
+    return a * x + b
+
+
+def _plot_latent(d, path, m):
+    pyplot = plt()
+    fig, ax = pyplot.subplots(figsize=(6.4, 4.2))
+    r = d["radius"]
+    for i, (s, z) in enumerate(zip(d["seeds"], d["z"])):
+        ax.plot(r, z, f"C{i}-", lw=1.5, label=f"z, seed {s} (R^2 vs r^2 = {m[f'r2_z_area_s{s}']:.4f})")
+        ax.plot(r, _affine_fit(r ** 2, z), f"C{i}:", lw=1.2, label=f"affine fit in r^2, seed {s}")
+    ax.set_xlabel("r (pixels)")
+    ax.set_ylabel("z")
+    ax.set_title("Latent code of centred disks (AE with biases)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=120)
+    pyplot.close(fig)
+
+
+def _plot_pixel_sum(d, path):
+    pyplot = plt()
+    fig, ax = pyplot.subplots(figsize=(5.2, 4.0))
+    for i, (s, z) in enumerate(zip(d["seeds"], d["z"])):
+        ax.plot(d["pixel_sum"], z, f"C{i}.", ms=2, label=f"seed {s}")
+    ax.set_xlabel("pixel sum of the disk (about pi r^2)")
+    ax.set_ylabel("z")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    pyplot.close(fig)
+
+
+def _plot_gradient(d, path, n=6):
+    pyplot = plt()
+    g = d["gradient"][0]
+    pick = np.linspace(0, len(g) - 1, min(n, len(g))).round().astype(int)
+    fig, axes = pyplot.subplots(1, len(pick), figsize=(2.0 * len(pick), 2.3))
+    for ax, k in zip(np.atleast_1d(axes), pick):
+        lim = np.abs(g[k]).max() or 1.0
+        ax.imshow(g[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(f"dz/dx at r = {d['gradient_radius'][k]:.1f}", fontsize=7)
+        ax.axis("off")
+    fig.suptitle(f"encoder gradient, seed {d['seeds'][0]} (an averaging filter is flat)", fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=100)
+    pyplot.close(fig)
+
+
+def _table(m: dict, seeds) -> str:
+    rows = []
+    for s in seeds:
+        rows.append((f"seed {s}", m[f"r2_z_area_s{s}"], m[f"r2_z_radius_s{s}"], m[f"r2_z_pixel_sum_s{s}"],
+                     m[f"jacobian_flatness_s{s}"], m[f"monotonic_fraction_s{s}"], m[f"mse_s{s}"]))
+    rows.append(("worst", m["r2_z_area"], m["r2_z_radius"], m["r2_z_pixel_sum"], m["jacobian_flatness"],
+                 m["monotonic_fraction"], m["mse"]))
+    return format_table(rows, ("net", "R2 z~r^2", "R2 z~r", "R2 z~sum(x)", "grad flatness", "monotone",
+                               "MSE"))
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
+    result = main(cfg)
+    print(result.table)
+    print(f"\ntrain {result.metrics['train_seconds']:.0f} s wall, "
+          f"{result.metrics['train_cpu_seconds']:.0f} s CPU; total {result.metrics['total_seconds']:.0f} s")
+    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, encoder.npz, *.png}}")
+    return result
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
