@@ -9,6 +9,9 @@ from . import losses
 from .disk_ae import PRESETS, DiskAE, DiskAEConfig
 from .position import PositionDecoder, PositionDecoderConfig, PositionEncoder, PositionEncoderConfig
 from .train import History, TrainConfig, load_checkpoint, train
+from .pca_ae import PCAAE, PCAAEConfig, covariance_loss, train_pca_ae
+from .plain_ae import PlainAE
+from .vae import BetaVAE, VAEConfig, gaussian_kl
 
 __all__ = [
     "DiskAE",
@@ -23,4 +26,12 @@ __all__ = [
     "train",
     "load_checkpoint",
     "losses",
+    "PCAAE",
+    "PCAAEConfig",
+    "covariance_loss",
+    "train_pca_ae",
+    "PlainAE",
+    "BetaVAE",
+    "VAEConfig",
+    "gaussian_kl",
 ]

@@ -1,0 +1,398 @@
+"""Tests of the PCA-like autoencoder (nets.pca_ae) and its baselines (nets.plain_ae, nets.vae):
+hand-computed covariance losses, freezing of earlier stages (weights and BatchNorm
+statistics), the shift-free BatchNorm, ordering of the stages, the initialisation actually
+applied, and a linear toy set whose principal patterns the PCA-AE must recover in order."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+
+from nets.pca_ae import PCAAE, TRUNC_STD, PCAAEConfig, covariance_loss, train_pca_ae
+from nets.plain_ae import PlainAE
+from nets.train import TrainConfig, train
+from nets.vae import BetaVAE, VAEConfig, gaussian_kl
+from validation import metrics as M
+
+ATOL_F32 = 1e-6  # float32 sums of a few dozen O(1) numbers
+SMALL = PCAAEConfig(size=16, n_stages=3, widths=(4, 8))
+
+
+def _quick(steps=5, **kw):
+    base = dict(steps=steps, batch_size=16, lr=1e-3, threads=1, progress=False, eval_every=0, val_fraction=0.0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _images(n=64, size=16, seed=0):
+    return np.random.default_rng(seed).uniform(size=(n, size, size)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# covariance loss (eqs. 14-16)
+
+
+def test_covariance_loss_hand_computed():
+    # zero-mean columns, mean(z1 z2) = (2 + 2 + 9 + 9) / 4 = 5.5 -> 5.5^2
+    z = torch.tensor([[1.0, 2.0], [-1.0, -2.0], [3.0, 3.0], [-3.0, -3.0]])
+    assert float(covariance_loss(z, 1)) == pytest.approx(30.25, rel=1e-6)
+    # orthogonal signs: covariance 0
+    z = torch.tensor([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
+    assert float(covariance_loss(z, 1)) == 0.0
+    # non-zero means (eq. 14, not 15): mean(z1 z2) - mean z1 mean z2 = 28/3 - 8 = 4/3
+    z = torch.tensor([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    assert float(covariance_loss(z, 1)) == pytest.approx(16.0 / 9.0, rel=1e-6)
+    # first stage, single component: nothing to penalise
+    assert float(covariance_loss(torch.randn(8, 1), 1)) == 0.0
+
+
+def test_covariance_loss_mean_over_pairs_matches_numpy():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(50, 5, generator=g, dtype=torch.float64)
+    z[:, 3] += 0.7 * z[:, 0]
+    z[:, 4] -= 0.5 * z[:, 3]
+    c = np.cov(z.numpy().T, bias=True)
+    # one new component (index 4): the mean over the 4 earlier ones (eq. 16)
+    assert float(covariance_loss(z, 1)) == pytest.approx(np.mean(c[:4, 4] ** 2), rel=1e-12)
+    # a packet of 2 (indices 3, 4): 3 x 2 earlier-new pairs plus the pair inside the packet
+    pairs = [c[i, j] ** 2 for j in (3, 4) for i in range(3)] + [c[3, 4] ** 2]
+    assert float(covariance_loss(z, 2)) == pytest.approx(np.mean(pairs), rel=1e-12)
+
+
+def test_covariance_loss_bad_input():
+    with pytest.raises(ValueError, match="n_new"):
+        covariance_loss(torch.zeros(4, 2), 3)
+    with pytest.raises(ValueError, match="n_new"):
+        covariance_loss(torch.zeros(4, 2), 0)
+    with pytest.raises(ValueError, match="2-D"):
+        covariance_loss(torch.zeros(4), 1)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        covariance_loss(torch.zeros(1, 2), 1)
+
+
+# --------------------------------------------------------------------------------------------
+# BatchNorm without shift, freezing, ordering
+
+
+def test_batchnorm_has_no_shift_and_centres_the_code():
+    m = PCAAE(SMALL, seed=0)
+    m.add_stage()
+    m.add_stage()
+    names = [n for n, _ in m.named_parameters()]
+    assert not any(".bn." in n for n in names), f"BatchNorm must have no learnable parameter, got {names}"
+    for enc in m.encoders:
+        assert enc.bn is not None and enc.bn.affine is False and enc.bn.bias is None
+    m.train()
+    x = torch.from_numpy(_images(32)) * 3.0 + 1.0
+    z_new = m.encoders[-1](x.unsqueeze(1))
+    assert z_new.mean().abs().item() < ATOL_F32
+    assert z_new.var(unbiased=False).item() == pytest.approx(1.0, abs=1e-3)  # BN eps = 1e-5
+
+
+def test_earlier_stages_frozen_weights_and_bn_statistics():
+    data = _images(64)
+    m = PCAAE(SMALL, seed=0)
+    m.add_stage()
+    train(m, data, _quick(steps=10))
+    before_enc = {k: v.clone() for k, v in m.encoders[0].state_dict().items()}
+    before_dec = {k: v.clone() for k, v in m.decoders[0].state_dict().items()}
+    assert int(before_enc["bn.num_batches_tracked"]) == 10
+    m.add_stage()
+    m.train()
+    assert [e.training for e in m.encoders] == [False, True]
+    assert all(not p.requires_grad for p in m.encoders[0].parameters())
+    train(m, data, _quick(steps=10, seed=1))
+    for k, v in m.encoders[0].state_dict().items():
+        assert torch.equal(v, before_enc[k]), f"stage-1 encoder entry {k} changed during stage 2"
+    for k, v in m.decoders[0].state_dict().items():
+        assert torch.equal(v, before_dec[k]), f"stage-1 decoder entry {k} changed during stage 2"
+    assert int(m.encoders[1].bn.num_batches_tracked) == 10
+    # the check can fail: putting every module in train mode the naive way (what the public
+    # code does) moves the frozen encoder's running statistics on the next forward
+    torch.nn.Module.train(m, True)
+    m.encode(torch.from_numpy(data[:16]))
+    assert not torch.equal(m.encoders[0].bn.running_mean, before_enc["bn.running_mean"])
+
+
+def test_stage_outputs_are_ordered_and_replayable():
+    data = _images(64)
+    m = PCAAE(SMALL.replace(packet=2), seed=0)
+    m.add_stage()
+    train(m, data, _quick(steps=5))
+    m.eval()
+    x = torch.from_numpy(data[:8])
+    with torch.no_grad():
+        z1, rec1 = m.encode(x), m(x)
+    m.add_stage()
+    train(m, data, _quick(steps=5, seed=1))
+    m.eval()
+    with torch.no_grad():
+        z2 = m.encode(x)
+        assert z2.shape == (8, 4) and m.latent_dim == 4
+        assert torch.equal(z2[:, :2], z1), "stage-1 components must not move in later stages"
+        assert torch.equal(m.reconstruct(x, 1), rec1)
+        assert torch.equal(m.reconstruct(x, 2), m(x))
+    with pytest.raises(ValueError, match="stage"):
+        m.reconstruct(x, 3)
+
+
+def test_same_seed_same_weights_and_stages_differ():
+    a, b = PCAAE(SMALL, seed=3), PCAAE(SMALL, seed=3)
+    for m in (a, b):
+        m.add_stage()
+        m.add_stage()
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    assert not torch.equal(a.encoders[0].convs[0].weight, a.encoders[1].convs[0].weight)
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation actually applied (the public code builds a truncated normal and drops it)
+
+
+def test_kaiming_init_applied():
+    m = PCAAE(PCAAEConfig(size=32, n_stages=1, init="kaiming"), seed=0)
+    m.add_stage()
+    gain = math.sqrt(2.0 / (1 + 0.2**2))
+    conv = m.decoders[0].convs[0]  # the widest layer (fan-in 32 * 9)
+    fan_in = conv.weight[0].numel()
+    std = conv.weight.std().item()
+    assert std == pytest.approx(gain / math.sqrt(fan_in), rel=0.1), "He-normal std not found"
+    # PyTorch's default draws biases uniformly in +-1/sqrt(fan_in); explicit init zeroes them
+    for mod in m.modules():
+        if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+            assert torch.count_nonzero(mod.bias) == 0
+
+
+def test_trunc_normal_init_applied():
+    m = PCAAE(PCAAEConfig(size=32, n_stages=1, init="trunc_normal", output="sigmoid"), seed=0)
+    m.add_stage()
+    w = torch.cat([p.detach().flatten() for n, p in m.named_parameters() if n.endswith("weight")])
+    assert w.abs().max().item() <= 2 * TRUNC_STD + 1e-7
+    expected = scipy.stats.truncnorm(-2, 2, scale=TRUNC_STD).std()
+    assert w.std().item() == pytest.approx(expected, rel=0.05)
+
+
+def test_output_layer_starts_at_zero():
+    # a linear output layer starts at zero: the decoder starts at the black image for every
+    # code, in all three models; under a sigmoid the He-initialised layer is kept
+    x = torch.rand(4, 1, 32, 32)
+    cfg = PCAAEConfig(size=32, n_stages=2, output="linear")
+    m = PCAAE(cfg, seed=0)
+    m.add_stage()
+    for model in (m, PlainAE(cfg, seed=0), BetaVAE(VAEConfig(arch=cfg), seed=0)):
+        assert torch.equal(model(x), torch.zeros_like(x)), type(model).__name__
+    m = PCAAE(cfg.replace(output="sigmoid"), seed=0)
+    m.add_stage()
+    assert torch.count_nonzero(m.decoders[0].convs[-1].weight) > 0
+
+
+def test_default_init_is_pytorch_uniform():
+    m = PCAAE(PCAAEConfig(size=32, n_stages=1, init="default"), seed=0)
+    m.add_stage()
+    conv = m.encoders[0].convs[0]
+    bound = 1 / math.sqrt(conv.weight[0].numel())
+    assert conv.weight.abs().max().item() <= bound and torch.count_nonzero(conv.bias) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# baselines: same capacity, beta-VAE loss
+
+
+def _n_params(mods):
+    return sum(p.numel() for m in mods for p in m.parameters())
+
+
+def test_baselines_have_pca_ae_capacity():
+    cfg = PCAAEConfig(size=32, n_stages=3)
+    pca = PCAAE(cfg, seed=0)
+    for _ in range(3):
+        pca.add_stage()
+    plain = PlainAE(cfg, seed=0)
+    assert _n_params(plain.encoders) == _n_params(pca.encoders)
+    assert _n_params([plain.decoder]) == _n_params([pca.decoders[-1]])
+    vae = BetaVAE(VAEConfig(arch=cfg), seed=0)
+    head_in = vae.encoders[0].linear.in_features
+    # each VAE head outputs (mu, logvar): one extra linear output (+ bias) per component
+    assert _n_params(vae.encoders) == _n_params(pca.encoders) + 3 * (head_in + 1)
+    assert _n_params([vae.decoder]) == _n_params([pca.decoders[-1]])
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    logvar = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    ref = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), torch.distributions.Normal(0.0, 1.0)
+    ).sum(1)
+    torch.testing.assert_close(gaussian_kl(mu, logvar), ref, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="same"):
+        gaussian_kl(mu, logvar[:, :2])
+
+
+def test_vae_encode_is_the_mean_and_loss_terms():
+    vae = BetaVAE(VAEConfig(arch=SMALL, beta=2.0), seed=0)
+    x = torch.from_numpy(_images(8))
+    mu, logvar = vae.encode_stats(x)
+    assert torch.equal(vae.encode(x), mu) and torch.equal(vae.encode(x), mu)
+    terms = vae.training_loss(x, x)
+    assert set(terms) == {"recon", "kl"}
+    torch.testing.assert_close(terms["kl"], 2.0 * gaussian_kl(mu, logvar).mean())
+    with pytest.raises(ValueError, match="beta"):
+        VAEConfig(beta=-1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# the linear toy set: the PCA-AE recovers the patterns in order of variance
+
+
+def test_linear_toy_recovers_pattern_order():
+    rng = np.random.default_rng(0)
+    s, k = 16, 3
+    patterns = np.linalg.qr(rng.normal(size=(s * s, k)))[0].T.reshape(k, s, s) * 4.0
+    sigma = np.array([1.0, 0.5, 0.25])  # decreasing variance: the order to recover
+
+    def make(n, seed):
+        a = np.random.default_rng(seed).normal(size=(n, k)) * sigma
+        return np.einsum("nk,kij->nij", a, patterns).astype(np.float32), a
+
+    x, _ = make(4096, 1)
+    xt, at = make(1000, 2)
+    cfg = PCAAEConfig(size=s, n_stages=k, output="linear", widths=(8, 16))
+    model, hist = train_pca_ae(cfg, x, _quick(steps=250, batch_size=64, lr=3e-3, val_fraction=0.1), seed=0)
+    assert len(hist) == k
+    with torch.no_grad():
+        z = model.encode(torch.from_numpy(xt)).numpy()
+    _, table = M.abs_correlation_table(z, {f"a{i}": at[:, i] for i in range(k)})
+    # component i must follow coefficient i (diagonal), nothing else (off-diagonal)
+    diag, off = np.diag(table), table[~np.eye(k, dtype=bool)]
+    assert diag.min() > 0.9, f"|corr(z_i, a_i)| = {diag.round(3)}\n{table.round(3)}"
+    assert off.max() < 0.2, f"off-target |corr| = {off.max():.3f}\n{table.round(3)}"
+    with torch.no_grad():
+        errs = [float(torch.mean((model.reconstruct(torch.from_numpy(xt), i + 1)[:, 0] - torch.from_numpy(xt)) ** 2))
+                for i in range(k)]
+    assert errs[0] > errs[1] > errs[2] * 0.9, f"reconstruction error per stage not decreasing: {errs}"
+
+
+# --------------------------------------------------------------------------------------------
+# bad input
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="power of two"):
+        PCAAEConfig(size=24)
+    with pytest.raises(ValueError, match="size"):
+        PCAAEConfig(size=4)
+    with pytest.raises(ValueError, match="packet"):
+        PCAAEConfig(packet=0)
+    with pytest.raises(ValueError, match="widths"):
+        PCAAEConfig(size=16, widths=(4,))
+    with pytest.raises(ValueError, match="output"):
+        PCAAEConfig(output="tanh")
+    with pytest.raises(ValueError, match="lam_cov"):
+        PCAAEConfig(lam_cov=-1.0)
+    with pytest.raises(TypeError, match="config"):
+        PCAAE(config="x")
+    with pytest.raises(ValueError, match="seed"):
+        PCAAE(SMALL, seed=-1)
+    m = PCAAE(SMALL.replace(n_stages=1), seed=0)
+    with pytest.raises(RuntimeError, match="add_stage"):
+        m.encode(torch.zeros(2, 16, 16))
+    m.add_stage()
+    with pytest.raises(ValueError, match="already built"):
+        m.add_stage()
+    with pytest.raises(ValueError, match=r"x must have shape"):
+        m.encode(torch.zeros(2, 8, 8))
+    with pytest.raises(ValueError, match=r"z must have shape"):
+        m.decode(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="train_config"):
+        train_pca_ae(SMALL, _images(), "fast")
+    with pytest.raises(ValueError, match="n_stages"):
+        train_pca_ae(SMALL, _images(), [_quick()])
+
+
+def test_driver_checkpoints_each_stage_and_resumes(tmp_path):
+    data = _images(64)
+    cfg = SMALL.replace(n_stages=2)
+    tc = _quick(steps=4, checkpoint_dir=str(tmp_path))
+    m1, h1 = train_pca_ae(cfg, data, tc, seed=0)
+    assert (tmp_path / "stage_1" / "last.pt").is_file() and (tmp_path / "stage_2" / "last.pt").is_file()
+    m2, h2 = train_pca_ae(cfg, data, tc.replace(resume=True), seed=0)
+    for (k, a), (_, b) in zip(m1.state_dict().items(), m2.state_dict().items()):
+        assert torch.equal(a, b), k
+    assert [h.train_loss for h in h1] == [h.train_loss for h in h2]
+
+
+def test_uneven_packets():
+    cfg = SMALL.replace(n_stages=2, packet=(1, 2))
+    assert cfg.latent_dim == 3 and cfg.packets == (1, 2)
+    m = PCAAE(cfg, seed=0)
+    m.add_stage()
+    assert m.latent_dim == 1
+    m.add_stage()
+    x = torch.from_numpy(_images(8))
+    m.train()
+    z = m.encode(x)
+    assert z.shape == (8, 3)
+    terms = m.training_loss(x, x)
+    # stage 2 adds a packet of two: pairs (0,1), (0,2) and (1,2) inside the packet
+    assert terms["cov"].item() == pytest.approx(covariance_loss(z.detach(), 2).item(), rel=1e-6)
+    assert PlainAE(cfg).encode(x).shape == (8, 3)
+    assert BetaVAE(VAEConfig(arch=cfg)).encode(x).shape == (8, 3)
+    with pytest.raises(ValueError, match="packet tuple"):
+        PCAAEConfig(n_stages=3, packet=(1, 2))
+
+
+def test_branching_from_a_trained_first_stage():
+    data = _images(64)
+    one, _ = train_pca_ae(SMALL.replace(n_stages=1), data, _quick(steps=4))
+    snapshot = {k: v.clone() for k, v in one.state_dict().items()}
+    a, ha = train_pca_ae(SMALL.replace(n_stages=2, lam_cov=0.0), data, _quick(steps=4), start=one)
+    b, hb = train_pca_ae(SMALL.replace(n_stages=2, lam_cov=10.0), data, _quick(steps=4), start=one)
+    assert len(ha) == len(hb) == 1 and a.stage == b.stage == 2
+    for k, v in one.state_dict().items():
+        assert torch.equal(v, snapshot[k]), f"start was modified at {k}"
+        assert torch.equal(a.state_dict()[k], v) and torch.equal(b.state_dict()[k], v)
+    assert a.config.lam_cov == 0.0 and b.config.lam_cov == 10.0
+    with pytest.raises(ValueError, match="incompatible"):
+        train_pca_ae(SMALL.replace(n_stages=2, widths=(8, 8)), data, _quick(steps=1), start=one)
+    with pytest.raises(TypeError, match="start"):
+        train_pca_ae(SMALL, data, _quick(steps=1), start="model")
+
+
+# --------------------------------------------------------------------------------------------
+# the experiments' command line and output contract
+
+
+def test_experiment_cli_parsing():
+    from validation import pca_ae_grey_disks as G
+    from validation._experiment import parse_cli
+
+    cfg = parse_cli(G.Config, ["--quick", "--steps", "7", "--lam_strong", "3", "--seed", "2"], "")
+    assert (cfg.steps, cfg.lam_strong, cfg.seed) == (7, 3.0, 2)
+    assert cfg.n_train == G.Config.quick().n_train
+    with pytest.raises(SystemExit):
+        parse_cli(G.Config, ["--steps", "many"], "")
+    with pytest.raises(ValueError, match="grey"):
+        G.Config(grey_min=0.9, grey_max=0.1)
+
+
+@pytest.mark.slow
+def test_experiment_outputs_are_complete_and_reproducible(tmp_path):
+    import json
+
+    from validation import pca_ae_grey_disks as G
+
+    cfg = G.Config(n_train=256, n_test=128, steps=3, batch_size=32, out=str(tmp_path / "a"))
+    r1 = G.main(cfg)
+    r2 = G.main(G.Config(**{**cfg.__dict__, "out": str(tmp_path / "b")}))
+    for name in ("config.json", "metrics.json", "weights.pt", "navigation.png", "latent_scatter.png"):
+        assert (tmp_path / "a" / name).is_file(), name
+    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert set(on_disk) == set(r1.metrics)
+    assert all(v is None or isinstance(v, (int, float)) for v in on_disk.values())
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["steps"] == 3
+    same = {k: v for k, v in r1.metrics.items() if not k.startswith("seconds.")}
+    assert same == {k: v for k, v in r2.metrics.items() if not k.startswith("seconds.")}

@@ -1,0 +1,515 @@
+"""PCA-AE against a standard AE and a beta-VAE on blurred ellipses (talk, slides 48-50).
+
+    python -m validation.pca_ae_ellipses [--quick] [--seed S] [--out DIR] [--key value ...]
+
+Ellipses centred in a 64x64 image, semi-axes a, b uniform in [2, 30] pixels and rotation theta
+uniform in [0, pi/2) (the public PCAAE notebook's ranges, continuous here), Gaussian blur
+sigma = 1. Three models with the same encoder/decoder capacity and a 3-D latent
+(``nets.pca_ae.PCAAE`` stage by stage, ``nets.plain_ae.PlainAE``, ``nets.vae.BetaVAE``), all
+trained with the one engine ``nets.train``. On 1000 test ellipses it measures
+
+* the PCAAE notebook's protocol: |Pearson| between each latent component and the area (pixel
+  sum), the horizontal/vertical ratio (middle row over middle column) and the diagonal ratio
+  (trace over anti-trace) -- the notebook reports, for its PCA-AE, area~z1 0.977, H/V~z2 0.788,
+  diagonal~z3 0.745 with off-target |corr| <= 0.03, and area~z1 0.935 for its plain AE;
+* MIG, DCI and SAP (``validation.metrics``) against the generating factors (a, b, theta) and
+  against the three protocol measures;
+* the latent covariance matrix, the reconstruction error after each PCA-AE stage beside
+  linear PCA's, and the share of variance each stage explains.
+
+Figures: latent navigation grids (each component swept from its 5 % to its 95 % quantile, the
+others at their median; the talk's two navigation figures plus the beta-VAE), the correlation
+tables, the covariance matrices, the ordering curve. Outputs go to ``results/pca_ae_ellipses``.
+
+Run time (2 shared cores, 1 torch thread): ``--quick`` about 20 s of CPU; the full run (2000
+steps per stage and per baseline, batch 64) 6.8 minutes (14 minutes wall when the cores are
+shared). Last full run (seed 0): PCA-AE area~z1 |r| 0.989, H/V~z2 0.529 (Spearman 0.784),
+diag~z3 0.588 (Spearman 0.667), largest off-target |r| 0.185 (the data's own area~H/V |r| is
+0.122), latent |corr| <= 0.029; the standard AE's best area component 0.744 with every
+measure spread over components; the beta-VAE area 0.929. The decoders end in a sigmoid here
+(the public code's choice): a linear output gave a folded first component (area |r| 0.67).
+
+The sibling experiments ``pca_ae_grey_disks`` and ``pca_ae_position`` reuse the helpers below
+(model training, encoding, metrics of a trained model, navigation grids, plots); the command
+line and the output files come from ``validation._experiment``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from nets.pca_ae import PCAAE, PCAAEConfig, train_pca_ae
+from nets.plain_ae import PlainAE
+from nets.train import History, TrainConfig, train
+from nets.vae import BetaVAE, VAEConfig
+from validation import metrics as M
+from validation._experiment import Result, format_table, parse_cli, write_outputs
+from validation._io import atomic_savefig
+
+NAME = "pca_ae_ellipses"
+MEASURES = ("area", "hv_ratio", "diag_ratio")
+# The public PCAAE notebook's figures for its PCA-AE (measure i <-> component i) and plain AE.
+NOTEBOOK_PCA_AE = {"area": 0.977, "hv_ratio": 0.788, "diag_ratio": 0.745}
+NOTEBOOK_OFF_TARGET = 0.03
+NOTEBOOK_AE_AREA = 0.935
+GOAL_OFF_TARGET = 0.05  # the issue's goal for the off-target |corr| of our PCA-AE
+
+
+# ============================================================================================
+# shared helpers (also used by pca_ae_grey_disks and pca_ae_position)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """The training recipe shared by every model of an experiment (one nets.TrainConfig each)."""
+
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    threads: int = 1
+    eval_every: int = 250
+
+    def config(self, seed: int) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps, batch_size=self.batch_size, lr=self.lr, betas=(0.5, 0.999),
+            lr_schedule=self.lr_schedule, min_lr_ratio=0.05, threads=self.threads,
+            eval_every=self.eval_every, val_fraction=0.05, seed=seed, progress=False,
+        )
+
+
+def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: int, *, beta: float = 4.0):
+    """Train one model: ``kind`` in {"pca_ae", "ae", "vae"}. Returns (model in eval mode,
+    [History, ...] one per stage or a single one, seconds)."""
+    t0 = time.perf_counter()
+    if kind == "pca_ae":
+        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed)
+    elif kind == "ae":
+        model = PlainAE(arch, seed=seed)
+        hist = [train(model, data, spec.config(seed))]
+    elif kind == "vae":
+        model = BetaVAE(VAEConfig(arch=arch, beta=beta), seed=seed)
+        hist = [train(model, data, spec.config(seed))]
+    else:
+        raise ValueError(f"kind must be 'pca_ae', 'ae' or 'vae', got {kind!r}")
+    model.eval()
+    return model, hist, time.perf_counter() - t0
+
+
+def fit_variants(variants: dict[str, tuple[str, PCAAEConfig]], data: np.ndarray, spec: TrainSpec, seed: int):
+    """Train every ``{name: (kind, arch)}``; yields ``(name, model, histories, seconds)``.
+
+    PCA-AE variants whose first stage is a single component share one trained first stage
+    (it has no covariance term, so lam_cov cannot change it): it is trained once, and each
+    such variant branches from a copy (``train_pca_ae(start=...)``), which both saves time and
+    makes the variants differ only where their configs do.
+    """
+    first_stage = None
+    for name, (kind, arch) in variants.items():
+        if kind == "pca_ae" and arch.packets[0] == 1 and arch.n_stages > 1:
+            t0 = time.perf_counter()
+            hist0 = []
+            if first_stage is None:
+                first = arch.replace(n_stages=1, packet=1)
+                first_stage, hist0 = train_pca_ae(first, data, spec.config(seed), seed=seed)
+            model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed, start=first_stage)
+            model.eval()
+            yield name, model, hist0 + hist, time.perf_counter() - t0
+        else:
+            model, hist, secs = fit(kind, arch, data, spec, seed)
+            yield name, model, hist, secs
+
+
+@torch.no_grad()
+def encode_all(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Codes (n, d) float64 of images (n, s, s), model in eval mode."""
+    model.eval()
+    out = [
+        model.encode(torch.from_numpy(np.ascontiguousarray(images[i : i + batch], np.float32)))
+        for i in range(0, len(images), batch)
+    ]
+    return torch.cat(out).double().numpy()
+
+
+@torch.no_grad()
+def recon_mse(model, images: np.ndarray, *, stage: int | None = None, batch: int = 500) -> float:
+    """Per-pixel MSE of the reconstructions (PCA-AE: after ``stage``, default the last)."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch], np.float32))
+        y = model(x) if stage is None else model.reconstruct(x, stage)
+        total += float(torch.sum((y[:, 0] - x) ** 2, dtype=torch.float64))
+    return total / images.size
+
+
+@torch.no_grad()
+def navigation_grid(model, codes: np.ndarray, n_steps: int = 7, quantiles=(0.05, 0.95)) -> np.ndarray:
+    """(d, n_steps, s, s): row i sweeps component i from its low to its high quantile over the
+    test codes, the other components held at their median."""
+    med = np.median(codes, axis=0)
+    rows = []
+    for i in range(codes.shape[1]):
+        lo, hi = np.quantile(codes[:, i], quantiles)
+        z = np.tile(med, (n_steps, 1))
+        z[:, i] = np.linspace(lo, hi, n_steps)
+        rows.append(model.decode(torch.from_numpy(z.astype(np.float32)))[:, 0].numpy())
+    return np.stack(rows)
+
+
+def disentanglement(codes: np.ndarray, factors: np.ndarray, prefix: str, seed: int) -> dict[str, float]:
+    d = M.dci(codes, factors, rng=seed)
+    return {
+        f"{prefix}.mig": M.mig(codes, factors),
+        f"{prefix}.dci_disentanglement": d.disentanglement,
+        f"{prefix}.dci_completeness": d.completeness,
+        f"{prefix}.dci_informativeness": d.informativeness,
+        f"{prefix}.sap": M.sap(codes, factors),
+    }
+
+
+def correlation_metrics(
+    codes: np.ndarray, measures: dict, prefix: str, *, ordered: bool
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """|Pearson| table (measures x components) and its summary. ``ordered``: measure i is
+    matched with component i (a PCA-AE's claim); otherwise the best one-to-one assignment.
+    Returns (metrics, table, matched columns)."""
+    names, table = M.abs_correlation_table(codes, measures)
+    if ordered:
+        cols = np.arange(len(names))
+    else:
+        cols = M.best_assignment(table)[0]
+    out = {}
+    for i, n in enumerate(names):
+        for j in range(table.shape[1]):
+            out[f"{prefix}.corr.{n}.z{j + 1}"] = table[i, j]
+        out[f"{prefix}.on_target.{n}"] = table[i, cols[i]]
+        out[f"{prefix}.matched_component.{n}"] = int(cols[i]) + 1
+    mask = np.ones(table.shape, bool)
+    mask[np.arange(len(names)), cols] = False
+    out[f"{prefix}.off_target_max"] = float(table[mask].max()) if mask.any() else 0.0
+    # rank correlation of the same pairs: blind to monotone distortions (heavy-tailed ratios)
+    _, rank = M.abs_correlation_table(codes, measures, method="spearman")
+    for i, n in enumerate(names):
+        out[f"{prefix}.spearman_on_target.{n}"] = rank[i, cols[i]]
+    out[f"{prefix}.spearman_off_target_max"] = float(rank[mask].max()) if mask.any() else 0.0
+    return out, table, cols
+
+
+def covariance_metrics(codes: np.ndarray, prefix: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    cov, corr = M.latent_covariance(codes), M.latent_correlation(codes)
+    out = {}
+    d = codes.shape[1]
+    for i in range(d):
+        for j in range(i, d):
+            out[f"{prefix}.cov.z{i + 1}z{j + 1}"] = cov[i, j]
+    off = np.abs(corr[~np.eye(d, dtype=bool)])
+    out[f"{prefix}.latent_abs_corr_max"] = float(off.max()) if off.size else 0.0
+    return out, cov, corr
+
+
+def ordering_metrics(model: PCAAE, test: np.ndarray, prefix: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Reconstruction error after each stage, linear PCA's with as many components, and the
+    share of the total variance each stage explains."""
+    errs = np.array([recon_mse(model, test, stage=k) for k in range(1, model.stage + 1)])
+    dims = np.cumsum(model.config.packets)
+    pca = M.pca_errors(test, int(dims[-1]))
+    shares = M.explained_variance_shares(errs, float(pca[0]))
+    out = {f"{prefix}.total_variance": float(pca[0])}
+    for k, (e, s, dk) in enumerate(zip(errs, shares, dims), start=1):
+        out[f"{prefix}.stage{k}.recon_mse"] = e
+        out[f"{prefix}.stage{k}.variance_share"] = s
+        out[f"pca.k{dk}.recon_mse"] = float(pca[dk])
+    out[f"{prefix}.stages_decreasing"] = int(bool(np.all(np.diff(errs) < 0)))
+    out[f"{prefix}.shares_decreasing"] = int(bool(np.all(np.diff(shares) < 0)))
+    return out, errs, pca
+
+
+def evaluate(model, test_x: np.ndarray, factors: np.ndarray, factor_names: Sequence[str], prefix: str, seed: int,
+             *, ordered: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Everything measured on one trained model against known factors: test MSE, |Pearson|
+    table factor x component (best assignment unless ``ordered``), monotonicity of each
+    matched component in its factor, latent covariance, MIG / DCI / SAP; PCA-AE models also
+    get the per-stage ordering measures. Returns (metrics, codes, |corr| table)."""
+    codes = encode_all(model, test_x)
+    out = {f"{prefix}.recon_mse": recon_mse(model, test_x)}
+    fdict = {n: factors[:, i] for i, n in enumerate(factor_names)}
+    m, table, cols = correlation_metrics(codes, fdict, prefix, ordered=ordered)
+    out.update(m)
+    for i, n in enumerate(factor_names):
+        out[f"{prefix}.monotonic_fraction.{n}"] = M.monotonic_fraction(codes[:, cols[i]], factors[:, i])
+        out[f"{prefix}.r2_linear_all.{n}"] = M.r_squared(codes, factors[:, i])
+    out.update(covariance_metrics(codes, prefix)[0])
+    out.update(disentanglement(codes, factors, prefix, seed))
+    if isinstance(model, PCAAE):
+        out.update(ordering_metrics(model, test_x, prefix)[0])
+    return out, codes, table
+
+
+def plot_scatter(codes: dict[str, np.ndarray], factors: np.ndarray, factor_names: Sequence[str], path: Path,
+                 title: str, max_points: int = 1000) -> None:
+    """One column per model, one row per factor: z1 vs z2 coloured by the factor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nf = len(factor_names)
+    fig, axes = plt.subplots(nf, len(codes), figsize=(3.2 * len(codes), 3.0 * nf), squeeze=False)
+    for j, (name, z) in enumerate(codes.items()):
+        n = min(max_points, len(z))
+        for i, fname in enumerate(factor_names):
+            ax = axes[i, j]
+            y = z[:n, 1] if z.shape[1] > 1 else np.zeros(n)
+            sc = ax.scatter(z[:n, 0], y, c=factors[:n, i], s=4, cmap="viridis")
+            ax.set_xlabel("z1")
+            ax.set_ylabel("z2")
+            if i == 0:
+                ax.set_title(name)
+            fig.colorbar(sc, ax=ax, label=fname)
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=100)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def _mosaic(grid: np.ndarray, pad: int = 1) -> np.ndarray:
+    d, n, s, _ = grid.shape
+    out = np.ones((d * (s + pad) - pad, n * (s + pad) - pad))
+    for i in range(d):
+        for j in range(n):
+            out[i * (s + pad) : i * (s + pad) + s, j * (s + pad) : j * (s + pad) + s] = grid[i, j]
+    return out
+
+
+def plot_navigation(grids: dict[str, np.ndarray], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = max(g.shape[0] for g in grids.values())
+    cols = max(g.shape[1] for g in grids.values())
+    fig, axes = plt.subplots(1, len(grids), figsize=(4.2 * len(grids), 4.2 * rows / cols + 1.0), squeeze=False)
+    for ax, (name, g) in zip(axes[0], grids.items()):
+        ax.imshow(_mosaic(g), cmap="gray", vmin=0.0, vmax=max(1.0, float(g.max())))
+        ax.set_title(name)
+        ax.set_xticks([])
+        s = g.shape[2]
+        ax.set_yticks([(i + 0.5) * (s + 1) for i in range(g.shape[0])])
+        ax.set_yticklabels([f"z{i + 1}" for i in range(g.shape[0])])
+        ax.set_xlabel("component value: 5 % -> 95 % quantile")
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def plot_matrices(mats: dict[str, np.ndarray], path: Path, title: str, *, row_labels: Sequence[str] | None = None,
+                  vmin: float | None = 0.0, vmax: float | None = 1.0, cmap: str = "viridis") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(mats), figsize=(3.6 * len(mats), 3.4), squeeze=False)
+    for ax, (name, m) in zip(axes[0], mats.items()):
+        lim = float(np.abs(m).max()) or 1.0
+        ax.imshow(m, cmap=cmap, vmin=-lim if vmin is None else vmin, vmax=lim if vmax is None else vmax)
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if abs(v) < 0.6 * lim else "k", fontsize=8)
+        ax.set_xticks(range(m.shape[1]))
+        ax.set_xticklabels([f"z{j + 1}" for j in range(m.shape[1])])
+        ax.set_yticks(range(m.shape[0]))
+        ax.set_yticklabels(row_labels if row_labels is not None else [f"z{i + 1}" for i in range(m.shape[0])])
+        ax.set_title(name)
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def plot_ordering(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, (dims, errs) in curves.items():
+        ax.plot(dims, errs, "o-", label=name)
+    ax.set_xlabel("latent components")
+    ax.set_ylabel("per-pixel MSE (test)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=110)
+    plt.close(fig)
+
+
+# ============================================================================================
+# this experiment
+
+
+@dataclass(frozen=True)
+class Config:
+    """pca_ae_ellipses settings (``--key value`` on the command line)."""
+
+    seed: int = 0
+    out: str = f"results/{NAME}"
+    size: int = 64
+    sigma: float = 1.0
+    axis_min: float = 2.0
+    axis_max: float = 30.0
+    theta_max: float = math.pi / 2
+    n_train: int = 10000
+    n_test: int = 1000
+    n_components: int = 3
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    lam_cov: float = 1.0
+    beta: float = 4.0
+    output: str = "sigmoid"
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(n_train=2000, n_test=500, steps=60)
+
+    def validate(self) -> None:
+        if not (0 < self.axis_min < self.axis_max <= self.size / 2):
+            raise ValueError(f"need 0 < axis_min < axis_max <= size/2, got {self.axis_min}, {self.axis_max}")
+        if not (0 < self.theta_max <= math.pi):
+            raise ValueError(f"theta_max must be in (0, pi], got {self.theta_max}")
+        for name in ("n_train", "n_test", "n_components", "steps", "batch_size", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_train < self.batch_size * 2:
+            raise ValueError(f"n_train must be >= 2 * batch_size, got {self.n_train}")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+
+def make_ellipses(n: int, config: Config, rng: np.random.Generator):
+    import geoshape
+
+    lab = geoshape.random_ellipses(
+        n, size=config.size, a=(config.axis_min, config.axis_max), b=(config.axis_min, config.axis_max),
+        theta=(0.0, config.theta_max), sigma=config.sigma, rng=rng,
+    )
+    return np.asarray(lab.images, np.float32), np.column_stack([lab.factors[k] for k in ("a", "b", "theta")])
+
+
+def main(config: Config) -> Result:
+    t_start = time.perf_counter()
+    out = Path(config.out)
+    rng = np.random.default_rng(config.seed)
+    train_x, _ = make_ellipses(config.n_train, config, rng)
+    test_x, test_f = make_ellipses(config.n_test, config, rng)
+    measures = M.ellipse_measures(test_x)
+    measure_mat = np.column_stack([measures[k] for k in MEASURES])
+    # The measures correlate with each other in the data itself: a component that followed one
+    # measure exactly would still show this much "off-target" correlation with the others.
+    metrics: dict[str, float] = {}
+    mcorr = np.abs(M.latent_correlation(measure_mat))
+    for i in range(len(MEASURES)):
+        for j in range(i + 1, len(MEASURES)):
+            metrics[f"data.abs_corr.{MEASURES[i]}.{MEASURES[j]}"] = mcorr[i, j]
+    metrics["data.off_target_floor"] = float(mcorr[~np.eye(len(MEASURES), dtype=bool)].max())
+    arch = PCAAEConfig(size=config.size, n_stages=config.n_components, packet=1, lam_cov=config.lam_cov,
+                       output=config.output)
+    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
+
+    grids, tables, covs, models, hists = {}, {}, {}, {}, {}
+    for kind in ("pca_ae", "ae", "vae"):
+        model, hist, secs = fit(kind, arch, train_x, spec, config.seed, beta=config.beta)
+        models[kind], hists[kind] = model, hist
+        codes = encode_all(model, test_x)
+        metrics[f"{kind}.recon_mse"] = recon_mse(model, test_x)
+        metrics[f"seconds.train.{kind}"] = secs
+        m, tables[kind], _ = correlation_metrics(codes, measures, kind, ordered=(kind == "pca_ae"))
+        metrics.update(m)
+        m, covs[kind], _ = covariance_metrics(codes, kind)
+        metrics.update(m)
+        metrics.update(disentanglement(codes, test_f, f"{kind}.factors", config.seed))
+        metrics.update(disentanglement(codes, measure_mat, f"{kind}.measures", config.seed))
+        grids[kind] = navigation_grid(model, codes)
+    m, errs, pca = ordering_metrics(models["pca_ae"], test_x, "pca_ae")
+    metrics.update(m)
+    goal = all(metrics[f"pca_ae.on_target.{k}"] >= v for k, v in NOTEBOOK_PCA_AE.items()) and (
+        metrics["pca_ae.off_target_max"] <= GOAL_OFF_TARGET
+    )
+    metrics["goal.pca_ae_meets_notebook"] = int(goal)
+    metrics["goal.ae_area_vs_notebook"] = metrics["ae.on_target.area"] - NOTEBOOK_AE_AREA
+    metrics["seconds.total"] = time.perf_counter() - t_start
+
+    labels = {"pca_ae": "PCA-AE", "ae": "standard AE", "vae": f"beta-VAE (beta={config.beta:g})"}
+    plot_navigation({labels[k]: g for k, g in grids.items()}, out / "navigation.png", "Latent navigation, ellipses")
+    plot_matrices({labels[k]: t for k, t in tables.items()}, out / "correlations.png",
+                  "|Pearson|: image measure vs latent component", row_labels=["area", "H/V", "diag"])
+    plot_matrices({labels[k]: c for k, c in covs.items()}, out / "covariance.png", "Latent covariance (test)",
+                  vmin=None, vmax=None, cmap="RdBu_r")
+    plot_ordering({"PCA-AE (stage k)": (np.arange(1, len(errs) + 1), errs), "linear PCA": (np.arange(len(pca)), pca)},
+                  out / "ordering.png", "Reconstruction error by latent size")
+    write_outputs(out, config, metrics, models)
+
+    table = _table(metrics)
+    return Result(config, metrics, table, out, hists)
+
+
+def _table(metrics: dict) -> str:
+    rows = []
+    for kind in ("pca_ae", "ae", "vae"):
+        for n in MEASURES:
+            rows.append([kind, n] + [metrics[f"{kind}.corr.{n}.z{j}"] for j in (1, 2, 3)]
+                        + [metrics[f"{kind}.matched_component.{n}"], metrics[f"{kind}.spearman_on_target.{n}"],
+                           NOTEBOOK_PCA_AE[n] if kind == "pca_ae" else ""])
+    t1 = format_table(rows, ["model", "measure", "|r| z1", "|r| z2", "|r| z3", "matched z", "|rho| matched",
+                             "notebook |r|"])
+    rows = []
+    for kind in ("pca_ae", "ae", "vae"):
+        rows.append([kind, metrics[f"{kind}.recon_mse"], metrics[f"{kind}.off_target_max"],
+                     metrics[f"{kind}.latent_abs_corr_max"]]
+                    + [metrics[f"{kind}.factors.{k}"] for k in ("mig", "dci_disentanglement", "dci_completeness",
+                                                                 "dci_informativeness", "sap")]
+                    + [metrics[f"{kind}.measures.mig"], metrics[f"{kind}.measures.sap"]])
+    t2 = format_table(rows, ["model", "test mse", "off-target", "max|corr z|", "MIG", "DCI-D", "DCI-C", "DCI-I", "SAP",
+                             "MIG(meas)", "SAP(meas)"])
+    k = 1
+    rows = []
+    while f"pca_ae.stage{k}.recon_mse" in metrics:
+        rows.append([k, metrics[f"pca_ae.stage{k}.recon_mse"], metrics[f"pca.k{k}.recon_mse"],
+                     metrics[f"pca_ae.stage{k}.variance_share"]])
+        k += 1
+    t3 = format_table(rows, ["stage", "PCA-AE mse", "linear PCA mse", "variance share"])
+    floor = (f"measures correlate in the data: |r|(area, H/V) = {metrics['data.abs_corr.area.hv_ratio']:.3f}, "
+             f"|r|(area, diag) = {metrics['data.abs_corr.area.diag_ratio']:.3f}, "
+             f"|r|(H/V, diag) = {metrics['data.abs_corr.hv_ratio.diag_ratio']:.3f}")
+    return "\n\n".join([t1, t2, t3, floor, f"goal met (PCA-AE >= notebook, off-target <= {GOAL_OFF_TARGET}): "
+                        f"{bool(metrics['goal.pca_ae_meets_notebook'])}; total {metrics['seconds.total']:.0f} s"])
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    config = parse_cli(Config, argv, __doc__.splitlines()[0])
+    result = main(config)
+    print(result.table)
+    print(f"\nwrote {result.out}/{{config.json, metrics.json, weights.pt, *.png}}")
+    return result
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
