@@ -15,7 +15,10 @@ import geoshape
 from geoshape import _kernels
 
 # The issue's contract: disks within 1e-5 of the closed form, ellipses within 1e-3 of a
-# supersampled reference. The kernels reach ~1e-6 and ~1e-5, so these leave margin.
+# supersampled reference. The kernels reach ~4e-6 and ~3e-5, so these leave margin.
+# Ellipses with equal axes are held to 1e-4 against the disk closed form: 10x inside their
+# 1e-3 contract (the quadrature step is sized for speed at that accuracy).
+ATOL_ELLIPSE_AS_DISK = 1e-4
 ATOL_DISK = 1e-5
 ATOL_ELLIPSE = 1e-3
 # float32 output: values in [0, 1] carry ~6e-8 rounding.
@@ -116,7 +119,7 @@ def test_disk_mass_is_pi_r2_grey(r, sigma, grey):
 
 
 @settings(max_examples=20, deadline=None)
-@given(r=st.floats(0.5, 30.0), sigma=st.floats(0.0, 3.0))
+@given(r=st.floats(0.5, 30.0), sigma=st.just(0.0) | st.floats(1e-3, 3.0))
 def test_centred_disk_symmetries(r, sigma):
     img = geoshape.disks(r, size=64, sigma=sigma)[0]
     for name, t in [("flip rows", img[::-1]), ("flip cols", img[:, ::-1]), ("transpose", img.T)]:
@@ -200,7 +203,7 @@ def test_ellipse_matches_supersampled_reference(a, b, theta, sigma, cx, cy):
        cx=st.floats(0, 63), cy=st.floats(0, 63))
 def test_ellipse_with_equal_axes_is_the_disk(r, theta, sigma, cx, cy):
     img = geoshape.ellipses(r, r, theta, (cx, cy), size=64, sigma=sigma)[0]
-    assert_close(img, closed_form_disk(r, cx, cy, sigma, 64), ATOL_DISK, "ellipse a == b")
+    assert_close(img, closed_form_disk(r, cx, cy, sigma, 64), ATOL_ELLIPSE_AS_DISK, "ellipse a == b")
 
 
 def test_ellipse_rotation_by_half_turn_swaps_axes():
@@ -321,6 +324,8 @@ def test_same_seed_same_arrays_with_parallel_loops():
     (lambda: geoshape.disks(-1.0), ValueError, "radii"),
     (lambda: geoshape.disks(3.0, sigma=-0.1), ValueError, "sigma"),
     (lambda: geoshape.disks(3.0, size=48), ValueError, "size"),
+    (lambda: geoshape.disks(3.0, sigma=1e-300), ValueError, "sigma"),
+    (lambda: geoshape.ellipses(3.0, 2.0, 0.0, sigma=65.0), ValueError, "sigma"),
     (lambda: geoshape.disks(3.0, size=2), ValueError, "size"),
     (lambda: geoshape.disks(3.0, size=64.0), TypeError, "size"),
     (lambda: geoshape.disks([1.0, 2.0], [[1, 1], [2, 2], [3, 3]]), ValueError, "mismatched"),
@@ -344,3 +349,28 @@ def test_same_seed_same_arrays_with_parallel_loops():
 def test_bad_input_is_rejected_with_the_argument_named(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+def gauss_legendre_square(side, theta, cx, cy, sigma, size, n=160):
+    """Independent reference: 2-D Gauss-Legendre over the square in its own frame of the
+    Gaussian kernel (a smooth integrand, so the rule converges fast)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    u, wu = x * side / 2, w * side / 2
+    uu, vv = np.meshgrid(u, u)
+    ww = np.outer(wu, wu)
+    c, s = np.cos(theta), np.sin(theta)
+    px, py = cx + c * uu - s * vv, cy + s * uu + c * vv
+    ref = np.empty((size, size))
+    for i in range(size):
+        for j in range(size):
+            g = np.exp(-((px - j) ** 2 + (py - i) ** 2) / (2 * sigma ** 2))
+            ref[i, j] = (g * ww).sum() / (2 * np.pi * sigma ** 2)
+    return ref
+
+
+@pytest.mark.parametrize("side,theta,sigma", [(7.0, 0.125, 1.0), (5.0, 0.7, 0.6)])
+def test_rotated_square_matches_gauss_legendre_reference(side, theta, sigma):
+    # (7, 0.125, 1) once exposed a too-coarse quadrature (2e-3 error) in the polygon kernel.
+    img = geoshape.squares(side, theta, (15.6, 15.2), size=SIZE, sigma=sigma)[0]
+    ref = gauss_legendre_square(side, theta, 15.6, 15.2, sigma, SIZE)
+    assert_close(img, ref, 1e-5, "rotated square vs 2-D Gauss-Legendre")
