@@ -1,7 +1,6 @@
 """The training engine: validation, determinism, resume, hooks, checkpoints, a short real fit."""
 
 import math
-import os
 
 import numpy as np
 import pytest

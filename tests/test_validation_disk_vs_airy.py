@@ -47,7 +47,7 @@ def test_quick_run_reproduces_the_talk(quick):
 
 def test_outputs_are_written(quick):
     out = quick.out
-    for name in ("config.json", "metrics.json", "weights.pt", "profiles.npz",
+    for name in ("config.json", "metrics.json", "weights.pt", "profiles.npz", "histories.json",
                  "profile_vs_airy.png", "profile_images.png", "reconstructions.png"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())

@@ -41,7 +41,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -501,6 +501,31 @@ def _table(metrics: dict) -> str:
              f"|r|(H/V, diag) = {metrics['data.abs_corr.hv_ratio.diag_ratio']:.3f}")
     return "\n\n".join([t1, t2, t3, floor, f"goal met (PCA-AE >= notebook, off-target <= {GOAL_OFF_TARGET}): "
                         f"{bool(metrics['goal.pca_ae_meets_notebook'])}; total {metrics['seconds.total']:.0f} s"])
+
+
+def run_variants(config, variant_map: dict, make_data: Callable, factors: Sequence[str],
+                 title: str, table: Callable) -> Result:
+    """Shared body of the disk experiments: train each variant on the same data (drawn by
+    ``make_data(n, config, rng)``), evaluate it against ``factors``, draw the navigation grid
+    and the code scatter, write the outputs and return the :class:`Result`."""
+    t0 = time.perf_counter()
+    out = Path(config.out)
+    rng = np.random.default_rng(config.seed)
+    train_x, _ = make_data(config.n_train, config, rng)
+    test_x, test_f = make_data(config.n_test, config, rng)
+    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
+    metrics, grids, codes, models, hists = {}, {}, {}, {}, {}
+    for name, model, hist, secs in fit_variants(variant_map, train_x, spec, config.seed):
+        models[name], hists[name] = model, hist
+        m, codes[name], _ = evaluate(model, test_x, test_f, factors, name, config.seed)
+        metrics.update(m)
+        metrics[f"seconds.train.{name}"] = secs
+        grids[name] = navigation_grid(model, codes[name])
+    metrics["seconds.total"] = time.perf_counter() - t0
+    plot_navigation(grids, out / "navigation.png", f"Latent navigation, {title}")
+    plot_scatter(codes, test_f, factors, out / "latent_scatter.png", "Test codes coloured by the true factors")
+    write_outputs(out, config, metrics, models)
+    return Result(config, metrics, table(metrics, list(variant_map)), out, hists)
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:

@@ -29,16 +29,14 @@ both components as one packet brings grey to |r| 0.63 (radius 0.83), the plain A
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from nets.pca_ae import PCAAEConfig
-from validation._experiment import Result, format_table, parse_cli, write_outputs
-from validation.pca_ae_ellipses import TrainSpec, evaluate, fit_variants, navigation_grid, plot_navigation, plot_scatter
+from validation._experiment import Result, format_table, parse_cli
+from validation.pca_ae_ellipses import run_variants
 
 NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
@@ -103,24 +101,7 @@ def variants(config: Config) -> dict[str, tuple[str, PCAAEConfig]]:
 
 
 def main(config: Config) -> Result:
-    t0 = time.perf_counter()
-    out = Path(config.out)
-    rng = np.random.default_rng(config.seed)
-    train_x, _ = make_disks(config.n_train, config, rng)
-    test_x, test_f = make_disks(config.n_test, config, rng)
-    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
-    metrics, grids, codes, models, hists = {}, {}, {}, {}, {}
-    for name, model, hist, secs in fit_variants(variants(config), train_x, spec, config.seed):
-        models[name], hists[name] = model, hist
-        m, codes[name], _ = evaluate(model, test_x, test_f, FACTORS, name, config.seed)
-        metrics.update(m)
-        metrics[f"seconds.train.{name}"] = secs
-        grids[name] = navigation_grid(model, codes[name])
-    metrics["seconds.total"] = time.perf_counter() - t0
-    plot_navigation(grids, out / "navigation.png", "Latent navigation, disks with radius and grey level")
-    plot_scatter(codes, test_f, FACTORS, out / "latent_scatter.png", "Test codes coloured by the true factors")
-    write_outputs(out, config, metrics, models)
-    return Result(config, metrics, _table(metrics, list(variants(config))), out, hists)
+    return run_variants(config, variants(config), make_disks, FACTORS, "disks with radius and grey level", _table)
 
 
 def _table(metrics: dict, names: Sequence[str]) -> str:
