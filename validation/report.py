@@ -8,8 +8,8 @@ atomically: per experiment the claim of the talk it tests, its printed table, it
 metrics and its figures. An experiment that fails is reported as failed (with the error)
 and the others still run; the command then exits non-zero.
 
-Full run: the sum of the experiments' full runs (about 35 minutes on 2 cores);
-``--quick``: about 6 minutes.
+Full run: the sum of the experiments' full runs (about 40 minutes on 2 cores);
+``--quick``: about 5 minutes.
 """
 
 from __future__ import annotations
