@@ -326,7 +326,7 @@ def _plot_profiles(d, path, m):
     ax.plot(d["airy_t"], d["airy_f"], "k-", lw=2, label="Airy's function (closed form)")
     ax.plot(d["energy_rho"], d["energy_f"], "C1--", lw=1.5, label="numerical minimisation of energy")
     ax.plot(d["rho"], d["discrete"], "C2.", ms=3, label="discrete optimum (top eigenvector)")
-    ax.plot(d["rho"], d["ae"], "C0x", ms=3, label="bias-free autoencoder, D(z=1)")
+    ax.plot(d["rho"], d["ae"], "C0x", ms=3, label="bias-free autoencoder, D(sign z) for its codes' sign")
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("t (pixels from the centre)")
     ax.set_ylabel("f(t), f(0) = 1")
