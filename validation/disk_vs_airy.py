@@ -342,7 +342,7 @@ def _plot_images(d, path, m):
     from validation._io import atomic_savefig
 
     pyplot = plt()
-    panels = [("autoencoder D(1)", d["f_ae_image"]), ("discrete optimum", d["discrete_image"]),
+    panels = [("autoencoder D(sign z)", d["f_ae_image"]), ("discrete optimum", d["discrete_image"]),
               ("Airy on the grid", d["airy_image"]),
               ("AE - discrete", d["f_ae_image"] - d["discrete_image"])]
     fig, axes = pyplot.subplots(1, 4, figsize=(11, 3))
