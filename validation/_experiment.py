@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from validation._io import atomic_torch_save, atomic_write_json, flat_numbers
 
-__all__ = ["Result", "format_table", "parse_cli", "write_outputs", "plt"]
+__all__ = ["Result", "format_table", "parse_cli", "write_outputs", "plt", "save_image_rows"]
 
 
 def plt():
@@ -108,3 +108,27 @@ def write_outputs(out: Path, config, metrics: dict, weights: dict | None = None)
     if weights:
         atomic_torch_save({k: {n: t.detach().cpu().contiguous() for n, t in m.state_dict().items()}
                            for k, m in weights.items()}, out / "weights.pt")
+
+
+def save_image_rows(rows, titles, path, suptitle: str, *, dpi: int = 90) -> None:
+    """A grid of grey images in [0, 1]: one row per ``(label, images)`` pair of ``rows``, one
+    column per entry of ``titles``; saved to ``path`` atomically (PNG)."""
+    from validation._io import atomic_savefig
+
+    pyplot = plt()
+    n = len(titles)
+    fig, axes = pyplot.subplots(len(rows), n, figsize=(1.3 * n, 1.4 * len(rows)), squeeze=False)
+    for r, (label, imgs) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7)
+            if r == 0:
+                ax.set_title(titles[c], fontsize=7)
+    fig.suptitle(suptitle, fontsize=8)
+    fig.tight_layout()
+    atomic_savefig(fig, path, dpi=dpi)
+    pyplot.close(fig)

@@ -65,7 +65,7 @@ import numpy as np
 
 import geoshape
 import theory
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
+from validation._experiment import Result, format_table, parse_cli, plt, save_image_rows, write_outputs
 from validation._io import atomic_savefig, atomic_write_bytes
 from validation.disk_encoder import cpu_seconds, disk_spec, load_model, train_runs
 
@@ -265,25 +265,10 @@ def main(config: Config) -> Result:
 
 
 def _plot_grid(d, path, best):
-    pyplot = plt()
     rows = [("input", d["inputs"]), ("with biases", d["with_bias"]), ("bias-free AE", d["bias_free"]),
             ("best h(r) f", d["rank1_opt"]), ("best two-ray", d["two_ray_opt"])]
-    n = len(d["pick"])
-    fig, axes = pyplot.subplots(len(rows), n, figsize=(1.35 * n, 1.45 * len(rows)))
-    for r, (label, imgs) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, fontsize=7)
-            if r == 0:
-                ax.set_title(f"r = {d['radius'][d['pick'][c]]:.1f}", fontsize=7)
-    fig.suptitle(f"Ablation: biases removed (bias-free net shown: {best})", fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=90)
-    pyplot.close(fig)
+    titles = [f"r = {d['radius'][k]:.1f}" for k in d["pick"]]
+    save_image_rows(rows, titles, path, f"Ablation: biases removed (bias-free net shown: {best})")
 
 
 def _plot_by_radius(d, path, best, n_bins=32):

@@ -67,7 +67,7 @@ import numpy as np
 
 import geoshape
 from validation import metrics as vm
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
+from validation._experiment import Result, format_table, parse_cli, plt, save_image_rows, write_outputs
 from validation._io import atomic_savefig, atomic_write_bytes
 from validation.disk_encoder import cpu_seconds, disk_spec, load_model, max_reversal, train_runs
 
@@ -241,24 +241,7 @@ def _plot_latent(d, path, m):
     pyplot.close(fig)
 
 
-def _image_rows(rows, titles, path, suptitle):
-    pyplot = plt()
-    n = len(titles)
-    fig, axes = pyplot.subplots(len(rows), n, figsize=(1.3 * n, 1.4 * len(rows)), squeeze=False)
-    for r, (label, imgs) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, fontsize=7)
-            if r == 0:
-                ax.set_title(titles[c], fontsize=7)
-    fig.suptitle(suptitle, fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=90)
-    pyplot.close(fig)
+_image_rows = save_image_rows
 
 
 def _plot_columns(d, path):
