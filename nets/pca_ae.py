@@ -50,10 +50,14 @@ __all__ = [
     "train_pca_ae",
     "INITS",
     "OUTPUTS",
+    "RECON_LOSSES",
+    "reconstruction_loss",
 ]
 
 INITS = ("default", "kaiming", "trunc_normal")
 OUTPUTS = ("sigmoid", "linear")
+RECON_LOSSES = ("mse", "bce")
+_BCE_SLACK = 1e-4
 TRUNC_STD = 0.05  # the public PCAAE code's intended truncated normal: std 0.05, cut at +-2 std
 
 
@@ -102,6 +106,10 @@ class PCAAEConfig:
         ``"default"`` (PyTorch's own). The first two also zero a linear output layer
         (see :func:`init_weights`).
     bn_momentum: momentum of the BatchNorm running statistics, in (0, 1].
+    recon_loss: ``"mse"`` (default; eq. 17's squared error, per-pixel mean) or ``"bce"``
+        (per-pixel binary cross-entropy, the public PCAAE code's default; needs
+        ``output="sigmoid"`` and targets in [0, 1]). Used by :class:`PCAAE` and
+        :class:`nets.plain_ae.PlainAE`; validation is per-pixel MSE either way.
     """
 
     size: int = 64
@@ -113,6 +121,7 @@ class PCAAEConfig:
     output: str = "linear"
     init: str = "kaiming"
     bn_momentum: float = 0.1
+    recon_loss: str = "mse"
 
     def __post_init__(self) -> None:
         if self.widths is not None and not isinstance(self.widths, tuple):
@@ -164,6 +173,10 @@ class PCAAEConfig:
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
         _check_real("bn_momentum", self.bn_momentum, 0.0, 1.0, lo_open=True)
+        if self.recon_loss not in RECON_LOSSES:
+            raise ValueError(f"recon_loss must be one of {RECON_LOSSES}, got {self.recon_loss!r}")
+        if self.recon_loss == "bce" and self.output != "sigmoid":
+            raise ValueError(f"recon_loss='bce' needs output='sigmoid', got output={self.output!r}")
 
     def replace(self, **changes) -> "PCAAEConfig":
         return dataclasses.replace(self, **changes)
@@ -276,6 +289,23 @@ def _seed(name: str, seed) -> int:
 
 # --------------------------------------------------------------------------------------------
 # the covariance loss (eqs. 14-16)
+
+
+def reconstruction_loss(rec: torch.Tensor, target: torch.Tensor, kind: str) -> dict[str, torch.Tensor]:
+    """``{"mse": mean (rec - target)^2}`` or ``{"bce": mean binary cross-entropy}`` per pixel.
+
+    ``rec``, ``target``: ``(n, 1, s, s)``; for ``"bce"`` both must lie in [0, 1] (a sigmoid
+    output; images with values outside [0, 1] by more than 1e-4 raise ValueError).
+    """
+    if kind == "mse":
+        return {"mse": torch.mean((rec - target) ** 2)}
+    if kind == "bce":
+        lo, hi = float(target.min()), float(target.max())
+        # float rounding of a rendered image may overshoot 1 by an ulp or so: tolerated, clamped
+        if lo < -_BCE_SLACK or hi > 1.0 + _BCE_SLACK:
+            raise ValueError(f"recon_loss='bce' needs images in [0, 1], got values in [{lo:.6g}, {hi:.6g}]")
+        return {"bce": F.binary_cross_entropy(rec, target.clamp(0.0, 1.0))}
+    raise ValueError(f"kind must be one of {RECON_LOSSES}, got {kind!r}")
 
 
 def covariance_loss(z: torch.Tensor, n_new: int) -> torch.Tensor:
@@ -419,16 +449,16 @@ class PCAAE(nn.Module):
         return self.decoders[stage - 1](self.encode(x)[:, : sum(self.config.packets[:stage])])
 
     def training_loss(self, x_in: torch.Tensor, x_target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Eq. 17 for the current stage k: ``{"mse": mean squared error per pixel,
-        "cov": lam_cov * covariance_loss(z, p_k)}``, p_k the stage's packet size (the engine
-        sums the entries)."""
+        """Eq. 17 for the current stage k: ``{"mse": mean squared error per pixel (or "bce",
+        see PCAAEConfig.recon_loss), "cov": lam_cov * covariance_loss(z, p_k)}``, p_k the
+        stage's packet size (the engine sums the entries)."""
         self._require_stage()
         z = self.encode(x_in)
         rec = self.decode(z)
         target = check_images(x_target, self.config.size)
-        mse = torch.mean((rec - target) ** 2)
-        cov = covariance_loss(z, self.config.packets[self.stage - 1])
-        return {"mse": mse, "cov": self.config.lam_cov * cov}
+        terms = reconstruction_loss(rec, target, self.config.recon_loss)
+        terms["cov"] = self.config.lam_cov * covariance_loss(z, self.config.packets[self.stage - 1])
+        return terms
 
     def encoder_parameters(self):
         return self.encoders.parameters()

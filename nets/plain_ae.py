@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nets.pca_ae import ConvDecoder, ConvEncoder, PCAAEConfig, check_codes, check_images, init_weights
+from nets.pca_ae import ConvDecoder, ConvEncoder, PCAAEConfig, check_codes, check_images, init_weights, reconstruction_loss
 
 __all__ = ["PlainAE"]
 
@@ -27,7 +27,8 @@ class PlainAE(nn.Module):
         seed: weights drawn from a private generator seeded with ``seed``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> ``(n, d)``; ``decode`` ``(n, d)``
-    -> ``(n, 1, s, s)``. Trained with the engine's default loss (per-pixel MSE).
+    -> ``(n, 1, s, s)``. Trained with ``config.recon_loss`` (per-pixel MSE by default, or
+    binary cross-entropy), like the PCA-AE it is compared with.
     """
 
     def __init__(self, config: PCAAEConfig | None = None, *, seed: int = 0) -> None:
@@ -64,6 +65,10 @@ class PlainAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+    def training_loss(self, x_in: torch.Tensor, x_target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"mse": ...}`` or ``{"bce": ...}`` per pixel (``config.recon_loss``)."""
+        return reconstruction_loss(self(x_in), check_images(x_target, self.config.size), self.config.recon_loss)
 
     def encoder_parameters(self):
         return self.encoders.parameters()

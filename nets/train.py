@@ -1,4 +1,4 @@
-"""The training engine every experiment uses (contract: notes/NETS_CONTRACT.md).
+"""The training engine every experiment uses.
 
     history = train(model, data, TrainConfig(steps=2000), val_data=None)
 
@@ -56,6 +56,13 @@ def _is_real(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (validated on construction).
@@ -78,16 +85,21 @@ class TrainConfig:
         0 = only at the end.
     val_batch_size: chunk size of the validation forward passes.
     seed: the one seed of the run (see module docstring).
-    threads: ``torch.set_num_threads`` during training (restored after); None leaves it.
-        Default 1: on the shared 2-core machine 2 threads ran up to 30x slower than 1 as
-        soon as another process wanted a core (OpenMP threads wait on each other), and the
-        second core then serves the data prefetch thread (see validation.bench_nets).
-    channels_last: run 4-D image models in channels-last memory format (2x faster convs on
-        CPU, same numbers up to float rounding).
+    threads: ``torch.set_num_threads`` during training (restored after); None (default)
+        keeps torch's setting (one thread per physical core, or ``OMP_NUM_THREADS``). Give
+        ``threads=1`` when several trainings or other busy processes share the cores: on
+        the 2-core machine a 2-thread training ran 3x slower than a 1-thread one while a
+        busy loop held the other core (OpenMP threads spin-wait on each other), and 1.6x
+        faster when it had both cores to itself (validation.bench_nets).
+    channels_last: run 4-D image models in channels-last memory format (same numbers up to
+        float rounding; 5-10 % more steps/s for the disk AE on the 2-core machine).
     flush_denormal: flush denormal floats to zero while training (no-op where unsupported).
-    compile: wrap the loss computation in ``torch.compile`` (measured: see bench_nets).
+    compile: wrap the loss computation in ``torch.compile`` (disk AE, 1 thread: 32.0 vs 31.4
+        steps/s after 2.6 s of compilation; see validation.bench_nets).
     prefetch: generate the next sampler batch in a worker thread during the step (same
-        numbers as without; hides the data cost on a multi-core machine).
+        numbers as without). None (default) = only when the training threads leave a core
+        free: on 2 threads of 2 cores the worker (and numba's threads inside it) took the
+        cores from torch's threads and the step ran 1.7x slower (27 vs 47 steps/s).
     checkpoint_dir: where ``last.pt`` is written (atomically); None = no checkpoints.
     checkpoint_every: steps between checkpoints (0 = only at the end, if checkpoint_dir).
     resume: continue from ``checkpoint_dir/last.pt`` if it exists (else start afresh).
@@ -114,11 +126,11 @@ class TrainConfig:
     eval_every: int = 100
     val_batch_size: int = 512
     seed: int = 0
-    threads: int | None = 1
+    threads: int | None = None
     channels_last: bool = True
     flush_denormal: bool = True
     compile: bool = False
-    prefetch: bool = True
+    prefetch: bool | None = None
     checkpoint_dir: str | None = None
     checkpoint_every: int = 0
     resume: bool = False
@@ -187,9 +199,22 @@ class TrainConfig:
             raise ValueError(f"threads must be None or an int >= 1, got {self.threads!r}")
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs a checkpoint_dir")
-        for name in ("clean_loss", "channels_last", "flush_denormal", "compile", "prefetch", "resume", "progress", "deterministic"):
+        if self.prefetch is not None and not isinstance(self.prefetch, bool):
+            raise TypeError(f"prefetch must be None (auto) or a bool, got {self.prefetch!r}")
+        for name in ("clean_loss", "channels_last", "flush_denormal", "compile", "resume", "progress", "deterministic"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+
+    def resolved_threads(self) -> int:
+        """Threads the run will use: ``threads``, or torch's current setting when None."""
+        return self.threads if self.threads is not None else torch.get_num_threads()
+
+    def resolved_prefetch(self) -> bool:
+        """Whether sampler batches are prefetched: ``prefetch``, or (None) whether the
+        training threads leave one of this process's cores free."""
+        if self.prefetch is not None:
+            return self.prefetch
+        return self.resolved_threads() < _usable_cores()
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -490,7 +515,7 @@ def train(
         if val is None:
             val = _as_images(data(config.val_size, split_rng), "sample(val_size, rng)")
         batches: Any = _SamplerBatches(data, config.batch_size, np.random.default_rng(data_ss), tuple(val.shape[1:]),
-                                       prefetch=config.prefetch)
+                                       prefetch=config.resolved_prefetch())
         n_train = None
         if config.epochs is not None:
             raise ValueError("epochs needs an array dataset; give steps for a sampler")

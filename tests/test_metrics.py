@@ -186,6 +186,32 @@ def test_abs_correlation_table_and_assignment():
         M.abs_correlation_table(z, [])
 
 
+def test_off_target_excess_is_zero_for_codes_equal_to_correlated_measures():
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(2000, 3))
+    # three measures with strong mutual correlations (0.6, 0.36, ...), as area and the ratios
+    m = np.column_stack([base[:, 0], 0.6 * base[:, 0] + 0.8 * base[:, 1], base[:, 2] + 0.5 * base[:, 1]])
+    measures = {"m1": m[:, 0], "m2": m[:, 1], "m3": m[:, 2]}
+    mc = np.corrcoef(m, rowvar=False)
+    z = m[:, [2, 0, 1]]  # component 0 is m3, 1 is m1, 2 is m2
+    _, t = M.abs_correlation_table(z, measures)
+    cols = np.array([1, 2, 0])
+    ex = M.off_target_excess(t, cols, mc)
+    assert np.isnan(ex[[0, 1, 2], cols]).all()
+    off = ~np.isnan(ex)
+    assert np.abs(ex[off]).max() < 1e-12  # raw off-target is up to |0.6|, all of it the data's
+    assert t[off].max() == pytest.approx(abs(mc[0, 1]), abs=1e-12)
+    # a component mixing two measures shows a real excess
+    z2 = z.copy()
+    z2[:, 1] = m[:, 0] + m[:, 2]
+    _, t2 = M.abs_correlation_table(z2, measures)
+    assert np.nanmax(M.off_target_excess(t2, cols, mc)) > 0.3
+    with pytest.raises(ValueError, match="distinct"):
+        M.off_target_excess(t, np.array([0, 0, 1]), mc)
+    with pytest.raises(ValueError, match="measure_corr"):
+        M.off_target_excess(t, cols, mc[:2, :2])
+
+
 # --------------------------------------------------------------------------------------------
 # information theory
 

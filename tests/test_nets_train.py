@@ -1,6 +1,7 @@
 """The training engine: validation, determinism, resume, hooks, checkpoints, a short real fit."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -149,6 +150,17 @@ def test_resume_without_checkpoint_starts_afresh_and_checks_config(tmp_path):
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _cfg(**kwargs)
+
+
+def test_prefetch_auto_only_when_a_core_is_left_free():
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert TrainConfig(steps=1, threads=cores).resolved_prefetch() is False
+    assert TrainConfig(steps=1, threads=1).resolved_prefetch() is (cores > 1)
+    assert TrainConfig(steps=1, threads=cores, prefetch=True).resolved_prefetch() is True
+    assert TrainConfig(steps=1, threads=1, prefetch=False).resolved_prefetch() is False
+    assert TrainConfig(steps=1).resolved_threads() == torch.get_num_threads()
+    with pytest.raises(TypeError, match="prefetch"):
+        TrainConfig(steps=1, prefetch="yes")
 
 
 def test_bad_arguments_raise_before_any_step():

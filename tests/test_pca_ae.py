@@ -396,3 +396,41 @@ def test_experiment_outputs_are_complete_and_reproducible(tmp_path):
     assert json.loads((tmp_path / "a" / "config.json").read_text())["steps"] == 3
     same = {k: v for k, v in r1.metrics.items() if not k.startswith("seconds.")}
     assert same == {k: v for k, v in r2.metrics.items() if not k.startswith("seconds.")}
+
+
+# --------------------------------------------------------------------------------------------
+# the reconstruction loss (eq. 17's squared error or the public code's cross-entropy)
+
+
+def test_bce_reconstruction_loss_against_its_formula():
+    from nets.pca_ae import reconstruction_loss
+
+    p = torch.tensor([0.1, 0.5, 0.9, 0.99]).reshape(1, 1, 2, 2)
+    t = torch.tensor([0.0, 0.25, 1.0, 1.0 + 1e-7]).reshape(1, 1, 2, 2)  # an ulp over 1 is tolerated
+    tt = np.array([0.0, 0.25, 1.0, 1.0])
+    pp = np.array([0.1, 0.5, 0.9, 0.99])
+    expected = -np.mean(tt * np.log(pp) + (1 - tt) * np.log(1 - pp))
+    got = reconstruction_loss(p, t, "bce")
+    assert list(got) == ["bce"] and float(got["bce"]) == pytest.approx(expected, rel=1e-6)
+    assert float(reconstruction_loss(p, t, "mse")["mse"]) == pytest.approx(np.mean((pp - tt) ** 2), rel=1e-6)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        reconstruction_loss(p, t * 2, "bce")
+    with pytest.raises(ValueError, match="output='sigmoid'"):
+        PCAAEConfig(recon_loss="bce", output="linear")
+    with pytest.raises(ValueError, match="recon_loss"):
+        PCAAEConfig(recon_loss="l1")
+
+
+def test_bce_models_train_on_cross_entropy_and_report_it():
+    cfg = SMALL.replace(output="sigmoid", recon_loss="bce", n_stages=1)
+    data = _images(64)
+    model, hist = train_pca_ae(cfg, data, _quick(steps=3))
+    assert "bce" in hist[0].terms and "mse" not in hist[0].terms
+    plain = PlainAE(cfg)
+    h = train(plain, data, _quick(steps=3))
+    assert list(h.terms) == ["bce"]
+    x = torch.from_numpy(data[:8])[:, None]
+    with torch.no_grad():
+        y = plain(x)
+    expected = float(torch.nn.functional.binary_cross_entropy(y, x))
+    assert float(plain.training_loss(x, x)["bce"].detach()) == pytest.approx(expected, rel=1e-6)

@@ -10,11 +10,15 @@ validation MSE 1e-3 per pixel in about 20 s, 1e-4 in 180 s, 34 steps/s, 2 cores)
 Rows (each trains for the same wall-clock budget, so time-to-MSE is comparable):
 
 * ``plain``: a minimal loop (NCHW, data generated inline), torch's default thread count and 1;
-* ``engine``: ``nets.train`` with its defaults (1 thread, channels-last, data prefetch), same lr;
-* variants: threads 2, channels-last off, prefetch off, ``torch.compile`` (steps/s only);
-* ``preset:bias`` and ``preset:bias_free``: the recipes of ``nets.disk_ae.PRESETS``.
+* ``engine``: ``nets.train`` with its defaults (torch's thread count, channels-last, data
+  prefetch only when a core is left free), same lr;
+* variants: 1 thread (prefetch then on), 2 threads with prefetch forced on, channels-last off;
+* ``preset:bias`` and ``preset:bias_free``: the recipes of ``nets.disk_ae.PRESETS`` (on the
+  engine's default thread count instead of the presets' 1, as a lone training would run).
 
-Also measured: the cost of generating one batch of disks, and raw steps/s on a fixed batch.
+Also measured: the cost of generating one batch of disks; raw steps/s on a fixed batch, for
+1 and 2 threads, channels-last on/off, ``torch.compile``, and with a busy process holding one
+core (the case for ``threads=1``).
 Writes ``metrics.json`` (atomically) into ``--out`` and prints a table. ``--quick`` runs each
 row for a few seconds (under a minute in all); the full run takes about 15 minutes on 2 cores.
 Timings on a shared machine vary by tens of percent from run to run; compare rows of one run.
@@ -106,8 +110,8 @@ def engine_run(name: str, sample, val, seconds: float, model_cfg: DiskAEConfig, 
     model = DiskAE(model_cfg, seed=0)
     stop = time.perf_counter() + seconds
     h = train(model, sample, cfg, val_data=val, callback=lambda *a: time.perf_counter() > stop)
-    return _row(name, h.time, h.val_mse, h.steps[-1], h.seconds, threads=cfg.threads,
-                channels_last=cfg.channels_last, prefetch=cfg.prefetch)
+    return _row(name, h.time, h.val_mse, h.steps[-1], h.seconds, threads=cfg.resolved_threads(),
+                channels_last=cfg.channels_last, prefetch=cfg.resolved_prefetch())
 
 
 def raw_steps_per_s(model_cfg: DiskAEConfig, *, threads: int, channels_last: bool, compile: bool = False,
@@ -145,6 +149,20 @@ def raw_steps_per_s(model_cfg: DiskAEConfig, *, threads: int, channels_last: boo
         torch.set_flush_denormal(False)
 
 
+def contended_steps_per_s(model_cfg: DiskAEConfig, *, seconds: float) -> list[dict]:
+    """Raw steps/s on 1 and 2 threads while a busy Python process holds one core."""
+    import subprocess
+
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        return [{**raw_steps_per_s(model_cfg, threads=th, channels_last=True, seconds=seconds), "contended": True}
+                for th in (1, 2)]
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def data_cost(sample, reps: int = 30) -> float:
     rng = np.random.default_rng(0)
     sample(64, rng)  # numba compile / cache load
@@ -172,24 +190,28 @@ def run(quick: bool, out: Path, seconds: float | None) -> dict:
             raw.append(raw_steps_per_s(model_cfg, threads=1, channels_last=True, compile=True, seconds=5.0))
         except Exception as exc:  # report, do not fail the benchmark
             raw.append({"compile": True, "error": repr(exc)[:300]})
+    raw += contended_steps_per_s(model_cfg, seconds=2.0 if quick else 5.0)
     results["raw"] = raw
 
     ev = 25 if quick else 100
     rows = [plain_loop(sample, val, per_row, eval_every=ev), plain_loop(sample, val, per_row, eval_every=ev, threads=1)]
     rows.append(engine_run("engine", sample, val, per_row, model_cfg, lr=1e-3, eval_every=ev))
+    rows.append(engine_run("engine threads=1", sample, val, per_row, model_cfg, lr=1e-3, eval_every=ev, threads=1))
     if not quick:
-        rows.append(engine_run("engine threads=2", sample, val, per_row, model_cfg, lr=1e-3, threads=2))
+        rows.append(engine_run("engine threads=2 prefetch", sample, val, per_row, model_cfg, lr=1e-3, threads=2,
+                               prefetch=True))
         rows.append(engine_run("engine no channels-last", sample, val, per_row, model_cfg, lr=1e-3,
                                channels_last=False))
-        rows.append(engine_run("engine no prefetch", sample, val, per_row, model_cfg, lr=1e-3, prefetch=False))
     for name in ("bias", "bias_free"):
         p = PRESETS[name]
         budget = per_row if quick else p.get("budget_s", 180.0)
-        rows.append(engine_run(f"preset:{name}", sample, val, budget, p["model"], **dict(p["train"])))
+        # The presets pin threads=1 (disk_vs_airy trains two nets at once); alone, a training
+        # gets the engine's default thread count.
+        rows.append(engine_run(f"preset:{name}", sample, val, budget, p["model"], **{**p["train"], "threads": None}))
     results["rows"] = rows
-    plain, plain1, eng = rows[0], rows[1], rows[2]
+    plain, plain1, eng, eng1 = rows[0], rows[1], rows[2], rows[3]
     results["engine_over_plain_steps_per_s"] = eng["steps_per_s"] / plain["steps_per_s"]
-    results["engine_over_plain_1thread_steps_per_s"] = eng["steps_per_s"] / plain1["steps_per_s"]
+    results["engine_over_plain_1thread_steps_per_s"] = eng1["steps_per_s"] / plain1["steps_per_s"]
     atomic_write_json(results, out / "metrics.json")
     return results
 
@@ -209,8 +231,9 @@ def print_table(results: dict) -> None:
         if "error" in r:
             print(f"  compile: failed ({r['error']})")
         else:
+            busy = "  (a busy process holds one core)" if r.get("contended") else ""
             print(f"  threads={r['threads']} channels_last={r['channels_last']!s:5} compile={r['compile']!s:5} "
-                  f"{r['steps_per_s']:6.1f} steps/s (first step {r['first_step_s']:.2f} s)")
+                  f"{r['steps_per_s']:6.1f} steps/s (first step {r['first_step_s']:.2f} s){busy}")
     cols = ["name", "steps", "seconds", "steps_per_s", "final_val_mse"] + [f"time_to_{t:g}" for t in TARGETS]
     print(" | ".join(f"{c:>16}" for c in cols))
     for row in results["rows"]:

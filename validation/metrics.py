@@ -48,6 +48,7 @@ __all__ = [
     "ellipse_measures",
     "abs_correlation_table",
     "best_assignment",
+    "off_target_excess",
     "discretize",
     "entropy_discrete",
     "mutual_info_discrete",
@@ -371,6 +372,36 @@ def best_assignment(table) -> tuple[np.ndarray, float, float]:
     sub = np.where(mask, t, -np.inf)[:, cols]
     off = float(sub.max()) if np.isfinite(sub).any() else 0.0
     return cols, float(on.mean()), off
+
+
+def off_target_excess(table, columns, measure_corr) -> np.ndarray:
+    """Off-target |corr| above what the data's own measure correlations force.
+
+    If component ``columns[k]`` were exactly measure k, its |corr| with another measure i would
+    be ``|corr(m_i, m_k)|``, not 0: the measures correlate in the data (ellipses: area and the
+    H/V ratio, 0.12). The excess of entry (i, columns[k]), i != k, is
+    ``table[i, columns[k]] - |measure_corr[i, k]|``; matched entries and unmatched columns are
+    NaN.
+
+    ``table``: (m, d) |corr| measure x component; ``columns``: (m,) distinct component indices
+    (measure k -> component columns[k]); ``measure_corr``: (m, m) correlation matrix of the
+    measures in the same data. Returns (m, d) float64.
+    """
+    t = _float_array("table", table, ndims=(2,))
+    c = np.asarray(columns)
+    if c.shape != (t.shape[0],) or not np.issubdtype(c.dtype, np.integer):
+        raise ValueError(f"columns must be {t.shape[0]} ints, got {columns!r}")
+    if np.any(c < 0) or np.any(c >= t.shape[1]) or len(set(c.tolist())) != len(c):
+        raise ValueError(f"columns must be distinct indices in [0, {t.shape[1]}), got {columns!r}")
+    mc = _float_array("measure_corr", measure_corr, ndims=(2,))
+    if mc.shape != (t.shape[0], t.shape[0]):
+        raise ValueError(f"measure_corr must be ({t.shape[0]}, {t.shape[0]}), got {mc.shape}")
+    out = np.full(t.shape, np.nan)
+    for k, j in enumerate(c):
+        for i in range(t.shape[0]):
+            if i != k:
+                out[i, j] = t[i, j] - abs(mc[i, k])
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,8 +10,16 @@ trained with the one engine ``nets.train``. On 1000 test ellipses it measures
 
 * the PCAAE notebook's protocol: |Pearson| between each latent component and the area (pixel
   sum), the horizontal/vertical ratio (middle row over middle column) and the diagonal ratio
-  (trace over anti-trace) -- the notebook reports, for its PCA-AE, area~z1 0.977, H/V~z2 0.788,
-  diagonal~z3 0.745 with off-target |corr| <= 0.03, and area~z1 0.935 for its plain AE;
+  (trace over anti-trace). The notebook prints, for its PCA-AE (one seed), area~z1 0.977,
+  H/V~z2 0.788, diagonal~z3 0.745; its largest off-target entry is H/V~z1 0.132 (not <= 0.03:
+  the area and the ratios correlate in the data, 0.12 here). Its plain AE: area~z1 0.935;
+* read the way the data allows (:func:`protocol`): z1 against the area (ordering), the two
+  ratios matched with z2 / z3 by best assignment -- a 45-degree rotation of the image maps the
+  data's law onto itself and swaps the two ratios, so which one stage 2 takes is not
+  identifiable -- off-target entries as the excess over the data's own correlations, and the
+  same pairs against log-ratios and as Spearman's rho (the ratios run from 1/15 to 15, and
+  Pearson rewards a code linear in that heavy tail). ``extra_seeds`` more PCA-AEs (seeds
+  seed+1, ...) on the same data show the spread;
 * MIG, DCI and SAP (``validation.metrics``) against the generating factors (a, b, theta) and
   against the three protocol measures;
 * the latent covariance matrix, the reconstruction error after each PCA-AE stage beside
@@ -21,13 +29,23 @@ Figures: latent navigation grids (each component swept from its 5 % to its 95 % 
 others at their median; the talk's two navigation figures plus the beta-VAE), the correlation
 tables, the covariance matrices, the ordering curve. Outputs go to ``results/pca_ae_ellipses``.
 
-Run time (2 shared cores, 1 torch thread): ``--quick`` about 20 s of CPU; the full run (2000
-steps per stage and per baseline, batch 64) 6.8 minutes (14 minutes wall when the cores are
-shared). Last full run (seed 0): PCA-AE area~z1 |r| 0.989, H/V~z2 0.529 (Spearman 0.784),
-diag~z3 0.588 (Spearman 0.667), largest off-target |r| 0.185 (the data's own area~H/V |r| is
-0.122), latent |corr| <= 0.029; the standard AE's best area component 0.744 with every
-measure spread over components; the beta-VAE area 0.929. The decoders end in a sigmoid here
-(the public code's choice): a linear output gave a folded first component (area |r| 0.67).
+Run time (2 idle cores, torch's 2 threads): ``--quick`` 16 s; the full run (2000 steps per
+stage and per baseline, batch 64, three PCA-AE seeds) 8.6 minutes. Last full run (seed 0,
+MSE loss), PCA-AE seeds 0 / 1 / 2: area~z1 |r| 0.989 / 0.990 / 0.990 (notebook 0.977);
+H/V matched with z2 / z3 / z2 at |r| 0.516 / 0.676 / 0.566 (notebook 0.788; against log H/V
+0.656 / 0.823 / 0.699; Spearman 0.774 / 0.876 / 0.849); diag with z3 / z2 / z3 at 0.582 /
+0.565 / 0.553 (notebook 0.745; log 0.711 / 0.706 / 0.704); off-target excess over the data
+0.168 / 0.027 / 0.068 (goal 0.05); latent |corr| <= 0.031. So: the ordering and the area
+claim reproduce, the second and third components each follow one ratio (rank correlation
+0.66-0.88), but not linearly enough to reach the notebook's Pearson figures, and one seed
+in three meets the off-target goal. The standard AE's best area component 0.738 with the
+measures spread over components; the beta-VAE's 0.925. ``--recon_loss bce`` (the public
+code's loss, 8.5 minutes), seeds 0 / 1 / 2: area 0.984 / 0.991 / 0.989, H/V 0.555 / 0.689 /
+0.646, diag 0.642 / 0.637 / 0.486, excess 0.190 / 0.009 / 0.102: a little higher on average,
+the same picture. Also tried on seed 0, no better: blur sigma 0.5 as in the notebook (H/V
+0.50, diag 0.57) and 3x longer stages (0.48, 0.43). The stage shares of variance (0.64 /
+0.13 / 0.15) show z2 and z3 splitting the symmetric pair about evenly. The decoders end in a sigmoid (the public code's choice): a
+linear output gave a folded first component (area |r| 0.67).
 
 The sibling experiments ``pca_ae_grey_disks`` and ``pca_ae_position`` reuse the helpers below
 (model training, encoding, metrics of a trained model, navigation grids, plots); the command
@@ -58,9 +76,12 @@ NAME = "pca_ae_ellipses"
 MEASURES = ("area", "hv_ratio", "diag_ratio")
 # The public PCAAE notebook's figures for its PCA-AE (measure i <-> component i) and plain AE.
 NOTEBOOK_PCA_AE = {"area": 0.977, "hv_ratio": 0.788, "diag_ratio": 0.745}
-NOTEBOOK_OFF_TARGET = 0.03
 NOTEBOOK_AE_AREA = 0.935
-GOAL_OFF_TARGET = 0.05  # the issue's goal for the off-target |corr| of our PCA-AE
+# The notebook's full printed |Pearson| tables (rows area, H/V, diag; columns z1, z2, z3). Its
+# own largest off-target entry is H/V~z1 0.132, the data's area~H/V correlation, not <= 0.03.
+NOTEBOOK_TABLE_PCA_AE = ((0.9768, 0.0154, 0.0284), (0.1321, 0.7882, 0.0343), (0.1146, 0.0190, 0.7445))
+NOTEBOOK_TABLE_AE = ((0.9349, 0.4635, 0.5575), (0.0650, 0.8026, 0.0328), (0.3591, 0.0187, 0.5427))
+GOAL_OFF_TARGET = 0.05  # the issue's goal, applied to the excess over the data's own correlations
 
 
 # ============================================================================================
@@ -75,13 +96,13 @@ class TrainSpec:
     batch_size: int = 64
     lr: float = 1e-3
     lr_schedule: str = "cosine"
-    threads: int = 1
+    threads: int = 1  # 0 = the engine's default (torch's thread count)
     eval_every: int = 250
 
     def config(self, seed: int) -> TrainConfig:
         return TrainConfig(
             steps=self.steps, batch_size=self.batch_size, lr=self.lr, betas=(0.5, 0.999),
-            lr_schedule=self.lr_schedule, min_lr_ratio=0.05, threads=self.threads,
+            lr_schedule=self.lr_schedule, min_lr_ratio=0.05, threads=self.threads or None,
             eval_every=self.eval_every, val_fraction=0.05, seed=seed, progress=False,
         )
 
@@ -383,20 +404,27 @@ class Config:
     lam_cov: float = 1.0
     beta: float = 4.0
     output: str = "sigmoid"
-    threads: int = 1
+    recon_loss: str = "mse"
+    extra_seeds: int = 2
+    threads: int = 0
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(n_train=2000, n_test=500, steps=60)
+        return cls(n_train=2000, n_test=500, steps=60, extra_seeds=1)
 
     def validate(self) -> None:
         if not (0 < self.axis_min < self.axis_max <= self.size / 2):
             raise ValueError(f"need 0 < axis_min < axis_max <= size/2, got {self.axis_min}, {self.axis_max}")
         if not (0 < self.theta_max <= math.pi):
             raise ValueError(f"theta_max must be in (0, pi], got {self.theta_max}")
-        for name in ("n_train", "n_test", "n_components", "steps", "batch_size", "threads"):
+        for name in ("n_train", "n_test", "n_components", "steps", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("extra_seeds", "threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (threads 0 = torch's default), got {getattr(self, name)}")
+        if self.n_components != 3:
+            raise ValueError(f"n_components must be 3 (one per protocol measure), got {self.n_components}")
         if self.n_train < self.batch_size * 2:
             raise ValueError(f"n_train must be >= 2 * batch_size, got {self.n_train}")
 
@@ -412,6 +440,36 @@ def make_ellipses(n: int, config: Config, rng: np.random.Generator):
         theta=(0.0, config.theta_max), sigma=config.sigma, rng=rng,
     )
     return np.asarray(lab.images, np.float32), np.column_stack([lab.factors[k] for k in ("a", "b", "theta")])
+
+
+def protocol(codes: np.ndarray, measures: dict, measure_corr: np.ndarray, prefix: str) -> tuple[dict, np.ndarray]:
+    """The notebook's protocol for one PCA-AE, read the way the data allows.
+
+    z1 is matched with the area (the ordering claim). The H/V and diagonal ratios are matched
+    with z2 and z3 by the best assignment, not in the notebook's order: rotating an image by
+    45 degrees maps the data's law onto itself (up to the pixel grid) and swaps the two
+    ratios, so which of them the second stage takes is not identifiable (seeds differ).
+    Off-target entries are reported as the excess over the data's own measure correlations
+    (:func:`validation.metrics.off_target_excess`). The ratios are heavy-tailed (1/15 to 15),
+    so Pearson against them rewards a code that is linear in the ratio: the same pairs are
+    also given for log-ratios and as Spearman's rho.
+    Returns (metrics, |Pearson| table)."""
+    names, table = M.abs_correlation_table(codes, measures)
+    sub = table[1:3, 1:3]
+    cols = np.array([0] + [1 + c for c in M.best_assignment(sub)[0]])
+    log_m = {k: (np.log(v) if k != "area" else v) for k, v in measures.items()}
+    _, log_table = M.abs_correlation_table(codes, log_m)
+    _, rank = M.abs_correlation_table(codes, measures, method="spearman")
+    excess = M.off_target_excess(table, cols, measure_corr)
+    out = {}
+    for i, n in enumerate(names):
+        out[f"{prefix}.pair.component.{n}"] = int(cols[i]) + 1
+        out[f"{prefix}.pair.on_target.{n}"] = table[i, cols[i]]
+        out[f"{prefix}.pair.log_on_target.{n}"] = log_table[i, cols[i]]
+        out[f"{prefix}.pair.spearman_on_target.{n}"] = rank[i, cols[i]]
+    out[f"{prefix}.pair.off_target_max"] = float(np.nanmax(np.where(np.isnan(excess), np.nan, table)))
+    out[f"{prefix}.pair.off_target_excess_max"] = float(np.nanmax(excess))
+    return out, table
 
 
 def main(config: Config) -> Result:
@@ -431,7 +489,7 @@ def main(config: Config) -> Result:
             metrics[f"data.abs_corr.{MEASURES[i]}.{MEASURES[j]}"] = mcorr[i, j]
     metrics["data.off_target_floor"] = float(mcorr[~np.eye(len(MEASURES), dtype=bool)].max())
     arch = PCAAEConfig(size=config.size, n_stages=config.n_components, packet=1, lam_cov=config.lam_cov,
-                       output=config.output)
+                       output=config.output, recon_loss=config.recon_loss)
     spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
 
     grids, tables, covs, models, hists = {}, {}, {}, {}, {}
@@ -450,8 +508,26 @@ def main(config: Config) -> Result:
         grids[kind] = navigation_grid(model, codes)
     m, errs, pca = ordering_metrics(models["pca_ae"], test_x, "pca_ae")
     metrics.update(m)
-    goal = all(metrics[f"pca_ae.on_target.{k}"] >= v for k, v in NOTEBOOK_PCA_AE.items()) and (
-        metrics["pca_ae.off_target_max"] <= GOAL_OFF_TARGET
+    measure_corr = M.latent_correlation(measure_mat)
+    metrics.update(protocol(encode_all(models["pca_ae"], test_x), measures, measure_corr, "pca_ae")[0])
+    # the same PCA-AE from other initialisations and batch orders, on the same data
+    prefixes = ["pca_ae"]
+    for k in range(1, config.extra_seeds + 1):
+        s = config.seed + k
+        model_k, _, secs = fit("pca_ae", arch, train_x, spec, s)
+        metrics[f"seconds.train.pca_ae_seed{s}"] = secs
+        metrics[f"pca_ae_seed{s}.recon_mse"] = recon_mse(model_k, test_x)
+        metrics.update(protocol(encode_all(model_k, test_x), measures, measure_corr, f"pca_ae_seed{s}")[0])
+        prefixes.append(f"pca_ae_seed{s}")
+    for n in MEASURES:
+        vals = [metrics[f"{p}.pair.on_target.{n}"] for p in prefixes]
+        metrics[f"seeds.pair.on_target_min.{n}"] = min(vals)
+        metrics[f"seeds.pair.on_target_mean.{n}"] = float(np.mean(vals))
+    metrics["seeds.n"] = len(prefixes)
+    metrics["seeds.hv_ratio_on_z2"] = sum(metrics[f"{p}.pair.component.hv_ratio"] == 2 for p in prefixes)
+    metrics["seeds.off_target_excess_max"] = max(metrics[f"{p}.pair.off_target_excess_max"] for p in prefixes)
+    goal = all(metrics[f"pca_ae.pair.on_target.{k}"] >= v for k, v in NOTEBOOK_PCA_AE.items()) and (
+        metrics["pca_ae.pair.off_target_excess_max"] <= GOAL_OFF_TARGET
     )
     metrics["goal.pca_ae_meets_notebook"] = int(goal)
     metrics["goal.ae_area_vs_notebook"] = metrics["ae.on_target.area"] - NOTEBOOK_AE_AREA
@@ -496,11 +572,26 @@ def _table(metrics: dict) -> str:
                      metrics[f"pca_ae.stage{k}.variance_share"]])
         k += 1
     t3 = format_table(rows, ["stage", "PCA-AE mse", "linear PCA mse", "variance share"])
+    rows = []
+    for p in ["pca_ae"] + sorted(k[: -len(".recon_mse")] for k in metrics if k.startswith("pca_ae_seed")
+                                 and k.endswith(".recon_mse")):
+        rows.append([p] + [f"z{metrics[f'{p}.pair.component.{n}']}: {metrics[f'{p}.pair.on_target.{n}']:.3f}"
+                           for n in MEASURES]
+                    + [metrics[f"{p}.pair.log_on_target.{n}"] for n in MEASURES[1:]]
+                    + [metrics[f"{p}.pair.spearman_on_target.{n}"] for n in MEASURES[1:]]
+                    + [metrics[f"{p}.pair.off_target_max"], metrics[f"{p}.pair.off_target_excess_max"]])
+    rows.append(["notebook", "z1: 0.977", "z2: 0.788", "z3: 0.745", "", "", "", "", 0.132, ""])
+    t4 = format_table(rows, ["PCA-AE run", "area", "H/V", "diag", "log H/V", "log diag", "rho H/V", "rho diag",
+                             "off-target", "excess"])
     floor = (f"measures correlate in the data: |r|(area, H/V) = {metrics['data.abs_corr.area.hv_ratio']:.3f}, "
              f"|r|(area, diag) = {metrics['data.abs_corr.area.diag_ratio']:.3f}, "
              f"|r|(H/V, diag) = {metrics['data.abs_corr.hv_ratio.diag_ratio']:.3f}")
-    return "\n\n".join([t1, t2, t3, floor, f"goal met (PCA-AE >= notebook, off-target <= {GOAL_OFF_TARGET}): "
-                        f"{bool(metrics['goal.pca_ae_meets_notebook'])}; total {metrics['seconds.total']:.0f} s"])
+    return "\n\n".join([t1, t2, t3, "PCA-AE seeds, ratios matched to z2/z3 by best assignment "
+                        "(|Pearson|; log: against log-ratios; rho: Spearman; excess: off-target above "
+                        "the data's own measure correlations):\n" + t4, floor,
+                        f"goal met (first PCA-AE >= notebook, off-target excess <= "
+                        f"{GOAL_OFF_TARGET}): {bool(metrics['goal.pca_ae_meets_notebook'])}; "
+                        f"total {metrics['seconds.total']:.0f} s"])
 
 
 def run_variants(config, variant_map: dict, make_data: Callable, factors: Sequence[str],
