@@ -415,6 +415,8 @@ def test_bce_reconstruction_loss_against_its_formula():
     assert float(reconstruction_loss(p, t, "mse")["mse"]) == pytest.approx(np.mean((pp - tt) ** 2), rel=1e-6)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         reconstruction_loss(p, t * 2, "bce")
+    with pytest.raises(ValueError, match="kind"):
+        reconstruction_loss(p, t, "l1")
     with pytest.raises(ValueError, match="output='sigmoid'"):
         PCAAEConfig(recon_loss="bce", output="linear")
     with pytest.raises(ValueError, match="recon_loss"):
