@@ -1,7 +1,7 @@
 """The standard-autoencoder baseline of the PCA-AE comparison (issue 6).
 
 Same capacity as a fully grown :class:`nets.pca_ae.PCAAE` by construction: the encoder is the
-PCA-AE's ``n_stages`` stage encoders side by side (each a :class:`nets.pca_ae.ConvEncoder`
+PCA-AE's ``n_stages`` stage encoders side by side (each from :func:`nets.pca_ae.make_encoder`, a ``ConvEncoder`` or ``AllConvEncoder``
 with its stage's ``packet`` outputs and the shift-free BatchNorm, as the public PCAAE code's AE also has),
 and the decoder is the PCA-AE's final-stage decoder. Only the training differs: every
 component is learned at once, with the plain reconstruction loss (eq. 1) -- no ordering, no
@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nets.pca_ae import ConvDecoder, ConvEncoder, PCAAEConfig, check_codes, check_images, init_weights, reconstruction_loss
+from nets.pca_ae import (PCAAEConfig, check_codes, check_images, init_weights, make_decoder, make_encoder,
+                         reconstruction_loss)
 
 __all__ = ["PlainAE"]
 
@@ -40,14 +41,10 @@ class PlainAE(nn.Module):
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         self.config, self.seed = config, seed
-        w = config.channel_widths
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.encoders = nn.ModuleList(
-                ConvEncoder(config.size, w, q, config.leaky_slope, zero_mean=True, bn_momentum=config.bn_momentum)
-                for q in config.packets
-            )
-            self.decoder = ConvDecoder(config.size, w, config.latent_dim, config.leaky_slope, config.output)
+            self.encoders = nn.ModuleList(make_encoder(config, q, zero_mean=True) for q in config.packets)
+            self.decoder = make_decoder(config, config.latent_dim)
             init_weights(self, config.init, config.leaky_slope)
 
     @property

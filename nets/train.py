@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -104,7 +105,14 @@ class TrainConfig:
     checkpoint_every: steps between checkpoints (0 = only at the end, if checkpoint_dir).
     resume: continue from ``checkpoint_dir/last.pt`` if it exists (else start afresh).
     progress: tqdm progress bar.
-    deterministic: ``torch.use_deterministic_algorithms(True)`` during training.
+    deterministic: ``torch.use_deterministic_algorithms(True)`` during training (on CUDA in
+        ``warn_only`` mode with ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` unless already set: GPU runs
+        are repeatable where cuDNN and cuBLAS allow it, not guaranteed bit-identical).
+    device: ``"cpu"`` (default; everything in this project is built and tested there) or
+        ``"cuda"`` / ``"cuda:N"``: the model is moved there for the run and left there, each
+        batch is copied there. For optional GPU runs (the public PCAAE notebook's budget in
+        validation.pca_ae_ellipses); a CUDA device must be available. Not covered by CI
+        (no GPU); the checks here are of the argument only.
     """
 
     steps: int | None = None
@@ -136,6 +144,7 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     deterministic: bool = True
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         # Normalise lists to tuples so configs compare, hash and round-trip through JSON.
@@ -201,6 +210,15 @@ class TrainConfig:
             raise ValueError("resume=True needs a checkpoint_dir")
         if self.prefetch is not None and not isinstance(self.prefetch, bool):
             raise TypeError(f"prefetch must be None (auto) or a bool, got {self.prefetch!r}")
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a str ('cpu', 'cuda' or 'cuda:N'), got {self.device!r}")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        if self.device != "cpu":
+            idx = int(self.device.split(":")[1]) if ":" in self.device else 0
+            n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if idx >= n:
+                raise ValueError(f"device={self.device!r} but this machine has {n} CUDA device(s)")
         for name in ("clean_loss", "channels_last", "flush_denormal", "compile", "resume", "progress", "deterministic"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
@@ -427,7 +445,7 @@ def _make_loss(model: nn.Module, config: TrainConfig, noise_gen: torch.Generator
     def loss_terms(x: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = base(x, x) if config.clean_loss else {}
         if "denoise" in regs:
-            eta = torch.randn(x.shape, generator=noise_gen, dtype=x.dtype)
+            eta = torch.randn(x.shape, generator=noise_gen, dtype=x.dtype).to(x.device)
             noisy = base(_to_device_format(x + config.noise_std * eta, config.channels_last), x)
             terms["denoise"] = regs["denoise"] * torch.stack([v for v in noisy.values()]).sum()
         if "latent_l2" in regs:
@@ -460,7 +478,7 @@ def _evaluate(model: nn.Module, val: torch.Tensor | None, config: TrainConfig) -
     try:
         total, count = 0.0, 0
         for i in range(0, len(val), config.val_batch_size):
-            x = _to_device_format(val[i : i + config.val_batch_size], config.channels_last)
+            x = _to_device_format(val[i : i + config.val_batch_size].to(config.device), config.channels_last)
             if callable(hook):
                 total += float(hook(x)) * len(x)
                 count += len(x)
@@ -545,18 +563,22 @@ def train(
     # ---- set the process-wide knobs for the duration of the run, restore them after
     prev_threads = torch.get_num_threads()
     prev_det = torch.are_deterministic_algorithms_enabled()
+    prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        torch.use_deterministic_algorithms(config.deterministic)
+        cuda = config.device != "cpu"
+        if cuda and config.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(config.deterministic, warn_only=cuda)
         if config.flush_denormal:
             torch.set_flush_denormal(True)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[torch.device(config.device)] if cuda else []):
             torch.manual_seed(int(torch_ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
             return _run(model, batches, val, config, total, noise_ss, checkpoint, ckpt_path, callback, train_images)
     finally:
         torch.set_num_threads(prev_threads)
-        torch.use_deterministic_algorithms(prev_det)
+        torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         if config.flush_denormal:
             torch.set_flush_denormal(False)
 
@@ -576,6 +598,7 @@ def _check_resumable(ckpt: dict, config: TrainConfig, model: nn.Module, train_im
 
 
 def _run(model, batches, val, config, total, noise_ss, checkpoint, ckpt_path, callback, train_images) -> History:
+    model.to(config.device)
     if config.channels_last and any(p.ndim == 4 for p in model.parameters()):
         model.to(memory_format=torch.channels_last)
     model.train()
@@ -643,7 +666,7 @@ def _run(model, batches, val, config, total, noise_ss, checkpoint, ckpt_path, ca
             lr = config.lr_at(step, total)
             for g in opt.param_groups:
                 g["lr"] = lr
-            x = _to_device_format(batches.next(), config.channels_last)
+            x = _to_device_format(batches.next().to(config.device, non_blocking=True), config.channels_last)
             terms = step_fn(x)
             loss = torch.stack(list(terms.values())).sum() if len(terms) > 1 else next(iter(terms.values()))
             opt.zero_grad(set_to_none=True)

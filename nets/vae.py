@@ -1,7 +1,7 @@
 """The beta-VAE baseline of the PCA-AE comparison (Higgins et al. 2017; issue 6).
 
 Same capacity as a fully grown :class:`nets.pca_ae.PCAAE`: ``n_stages`` stage encoders side
-by side, each a :class:`nets.pca_ae.ConvEncoder` whose linear head outputs ``2 * packet``
+by side, each from :func:`nets.pca_ae.make_encoder` (the config's ``arch``) with ``2 * packet`` outputs
 numbers (the means and log-variances of its components; no BatchNorm, the KL term centres the
 code), and the PCA-AE's final decoder.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nets.pca_ae import ConvDecoder, ConvEncoder, PCAAEConfig, check_codes, check_images, init_weights
+from nets.pca_ae import PCAAEConfig, check_codes, check_images, init_weights, make_decoder, make_encoder
 
 __all__ = ["VAEConfig", "BetaVAE", "gaussian_kl"]
 
@@ -76,11 +76,8 @@ class BetaVAE(nn.Module):
         a = config.arch
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.encoders = nn.ModuleList(
-                ConvEncoder(a.size, a.channel_widths, 2 * q, a.leaky_slope, zero_mean=False)
-                for q in a.packets
-            )
-            self.decoder = ConvDecoder(a.size, a.channel_widths, a.latent_dim, a.leaky_slope, a.output)
+            self.encoders = nn.ModuleList(make_encoder(a, 2 * q, zero_mean=False) for q in a.packets)
+            self.decoder = make_decoder(a, a.latent_dim)
             init_weights(self, a.init, a.leaky_slope)
 
     @property

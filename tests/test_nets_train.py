@@ -263,3 +263,15 @@ def test_short_training_reconstructs_held_in_radii():
 def test_callback_stop_records_the_last_step():
     h = train(DiskAE(TINY), DATA, _cfg(steps=12, eval_every=4), callback=lambda step, m, t: step == 5)
     assert h.steps == [4, 5] and len(h.val_mse) == 2
+
+
+def test_device_is_validated_before_any_work():
+    with pytest.raises(TypeError, match="device"):
+        _cfg(device=0)
+    for bad in ("gpu", "cuda:x", "CPU", "mps"):
+        with pytest.raises(ValueError, match="device"):
+            _cfg(device=bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA device"):
+            _cfg(device="cuda")
+    assert _cfg(device="cpu").device == "cpu"

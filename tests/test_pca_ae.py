@@ -436,3 +436,61 @@ def test_bce_models_train_on_cross_entropy_and_report_it():
         y = plain(x)
     expected = float(torch.nn.functional.binary_cross_entropy(y, x))
     assert float(plain.training_loss(x, x)["bce"].detach()) == pytest.approx(expected, rel=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# the public notebook's all-convolutional layout (arch="allconv")
+
+
+def _conv_params(chans, k=4):
+    # a conv (or transposed conv) from c_in to c_out channels with a k x k kernel and a bias
+    return sum(a * b * k * k + b for a, b in zip(chans[:-1], chans[1:]))
+
+
+def test_allconv_layout_matches_the_notebook():
+    # the notebook (size 64): stage encoder 1 -> 32, 16, 8, 4, 2, 1 channels; the decoder of
+    # three components 3 -> 6, 12, 24, 48, 96 -> 1; each layer halves / doubles the side
+    cfg = PCAAEConfig(size=64, n_stages=3, arch="allconv", output="sigmoid")
+    m = PCAAE(cfg, seed=0)
+    for _ in range(3):
+        m.add_stage()
+    enc, dec = m.encoders[0], m.decoders[2]
+    assert [c.out_channels for c in enc.convs] == [32, 16, 8, 4, 2, 1]
+    assert [c.out_channels for c in dec.convs] == [6, 12, 24, 48, 96, 1]
+    assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) and c.padding == (1, 1) for c in enc.convs)
+    assert isinstance(dec.convs[0], torch.nn.ConvTranspose2d)
+    assert sum(p.numel() for p in enc.parameters()) == _conv_params([1, 32, 16, 8, 4, 2, 1])
+    assert sum(p.numel() for p in dec.parameters()) == _conv_params([3, 6, 12, 24, 48, 96, 1])
+    assert enc.bn.affine is False
+    x = torch.rand(5, 1, 64, 64)
+    m.eval()
+    with torch.no_grad():
+        h = x
+        for conv in enc.convs:
+            h = conv(h)
+        assert h.shape == (5, 1, 1, 1), "the code must be a 1x1 image"
+        assert m(x).shape == (5, 1, 64, 64)
+        assert float(m(x).min()) >= 0.0 and float(m(x).max()) <= 1.0
+    # baselines: a packet's encoder funnels from 32 p channels; the VAE's outputs 2 p
+    assert [c.out_channels for c in PlainAE(cfg.replace(packet=(1, 2), n_stages=2)).encoders[1].convs][0] == 64
+    vae = BetaVAE(VAEConfig(arch=cfg), seed=0)
+    assert vae.encoders[0].convs[-1].out_channels == 2
+    with pytest.raises(ValueError, match="widths"):
+        PCAAEConfig(arch="allconv", widths=(8, 16, 32, 32))
+    with pytest.raises(ValueError, match="arch"):
+        PCAAEConfig(arch="resnet")
+
+
+def test_allconv_init_reaches_transposed_convs_and_freezing_holds():
+    m = PCAAE(PCAAEConfig(size=16, n_stages=2, arch="allconv", init="trunc_normal", output="sigmoid"), seed=0)
+    m.add_stage()
+    w = torch.cat([c.weight.detach().flatten() for c in m.decoders[0].convs])
+    assert w.abs().max().item() <= 2 * TRUNC_STD + 1e-7  # PyTorch's default would reach 1/sqrt(fan)
+    data = _images(64)
+    train(m, data, _quick(steps=5))
+    before = {k: v.clone() for k, v in m.encoders[0].state_dict().items()}
+    m.add_stage()
+    hist = train(m, data, _quick(steps=5, seed=1))
+    assert "cov" in hist.terms
+    for k, v in m.encoders[0].state_dict().items():
+        assert torch.equal(v, before[k]), f"stage-1 encoder entry {k} changed during stage 2"

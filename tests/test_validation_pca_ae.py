@@ -71,3 +71,27 @@ def test_config_rejects_bad_values():
         E.Config(n_components=2)
     with pytest.raises(ValueError, match="extra_seeds"):
         E.Config(extra_seeds=-1)
+    with pytest.raises(ValueError, match="arch"):
+        E.Config(arch="resnet")
+    with pytest.raises(ValueError, match="lr_schedule"):
+        E.Config(lr_schedule="step")
+    with pytest.raises(ValueError, match="device"):
+        E.Config(device="gpu")
+    with pytest.raises(ValueError, match="integer_params"):
+        E.Config(integer_params=True, axis_min=2.2, axis_max=2.8)
+
+
+def test_integer_params_follow_the_notebook_grid():
+    # the notebook's randint(2, 32) semi-axes and randint(0, 90) degrees
+    cfg = E.Config(integer_params=True, axis_max=31.0, sigma=0.5, size=64)
+    x, f = E.make_ellipses(4000, cfg, np.random.default_rng(0))
+    assert x.shape == (4000, 64, 64) and x.dtype == np.float32
+    a, b, deg = f[:, 0], f[:, 1], np.degrees(f[:, 2])
+    for v, lo, hi in ((a, 2, 31), (b, 2, 31), (np.round(deg), 0, 89)):
+        assert np.array_equal(v, np.round(v)) and v.min() == lo and v.max() == hi
+    assert np.allclose(deg, np.round(deg), atol=1e-9)
+    # centred ellipses: symmetric under a half-turn about the image centre
+    assert np.allclose(x[:50], x[:50, ::-1, ::-1], atol=1e-5)
+    # mass of a blurred ellipse ~ pi a b (blur conserves mass; the disk test's tolerance)
+    inside = (a < 28) & (b < 28)
+    assert np.allclose(x[inside].sum(axis=(1, 2)), np.pi * a[inside] * b[inside], rtol=0.02)
