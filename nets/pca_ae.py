@@ -280,6 +280,14 @@ class ConvDecoder(nn.Module):
         return torch.sigmoid(h) if self.output == "sigmoid" else h
 
 
+def _check_block_args(size, dim_name: str, dim) -> int:
+    _check_int("size", size, 2)
+    if size & (size - 1):
+        raise ValueError(f"size must be a power of two >= 2, got {size}")
+    _check_int(dim_name, dim, 1)
+    return int(round(math.log2(size)))
+
+
 class AllConvEncoder(nn.Module):
     """``(n, 1, s, s) -> (n, out_dim)``: the public PCAAE notebook's encoder layout.
 
@@ -292,7 +300,7 @@ class AllConvEncoder(nn.Module):
     def __init__(self, size: int, out_dim: int, leaky_slope: float, *, zero_mean: bool,
                  bn_momentum: float = 0.1) -> None:
         super().__init__()
-        n = int(round(math.log2(size)))
+        n = _check_block_args(size, "out_dim", out_dim)
         chans = [1] + [out_dim * 2 ** (n - 1 - i) for i in range(n)]
         self.convs = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 4, stride=2, padding=1) for i in range(n))
         self.bn = nn.BatchNorm1d(out_dim, affine=False, momentum=bn_momentum) if zero_mean else None
@@ -314,7 +322,9 @@ class AllConvDecoder(nn.Module):
 
     def __init__(self, size: int, in_dim: int, leaky_slope: float, output: str) -> None:
         super().__init__()
-        n = int(round(math.log2(size)))
+        n = _check_block_args(size, "in_dim", in_dim)
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         chans = [in_dim * 2**i for i in range(n)] + [1]
         self.convs = nn.ModuleList(
             nn.ConvTranspose2d(chans[i], chans[i + 1], 4, stride=2, padding=1) for i in range(n)

@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 import torch
 
-from nets.pca_ae import PCAAE, TRUNC_STD, PCAAEConfig, covariance_loss, train_pca_ae
+from nets.pca_ae import PCAAE, TRUNC_STD, AllConvDecoder, AllConvEncoder, PCAAEConfig, covariance_loss, train_pca_ae
 from nets.plain_ae import PlainAE
 from nets.train import TrainConfig, train
 from nets.vae import BetaVAE, VAEConfig, gaussian_kl
@@ -479,6 +479,14 @@ def test_allconv_layout_matches_the_notebook():
         PCAAEConfig(arch="allconv", widths=(8, 16, 32, 32))
     with pytest.raises(ValueError, match="arch"):
         PCAAEConfig(arch="resnet")
+    with pytest.raises(ValueError, match="size"):
+        AllConvEncoder(24, 1, 0.2, zero_mean=True)
+    with pytest.raises(ValueError, match="out_dim"):
+        AllConvEncoder(16, 0, 0.2, zero_mean=True)
+    with pytest.raises(TypeError, match="in_dim"):
+        AllConvDecoder(16, 1.5, 0.2, "sigmoid")
+    with pytest.raises(ValueError, match="output"):
+        AllConvDecoder(16, 2, 0.2, "tanh")
 
 
 def test_allconv_init_reaches_transposed_convs_and_freezing_holds():
