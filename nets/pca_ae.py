@@ -341,8 +341,15 @@ class AllConvDecoder(nn.Module):
         return torch.sigmoid(h) if self.output == "sigmoid" else h
 
 
+def _check_factory_args(config, dim_name: str, dim) -> None:
+    if not isinstance(config, PCAAEConfig):
+        raise TypeError(f"config must be a PCAAEConfig, got {type(config).__name__}")
+    _check_int(dim_name, dim, 1)
+
+
 def make_encoder(config: PCAAEConfig, out_dim: int, *, zero_mean: bool) -> nn.Module:
     """The encoder of ``config.arch`` with ``out_dim`` outputs (PCA-AE stages, baselines)."""
+    _check_factory_args(config, "out_dim", out_dim)
     if config.arch == "allconv":
         return AllConvEncoder(config.size, out_dim, config.leaky_slope, zero_mean=zero_mean,
                               bn_momentum=config.bn_momentum)
@@ -352,6 +359,7 @@ def make_encoder(config: PCAAEConfig, out_dim: int, *, zero_mean: bool) -> nn.Mo
 
 def make_decoder(config: PCAAEConfig, in_dim: int) -> nn.Module:
     """The decoder of ``config.arch`` reading ``in_dim`` components."""
+    _check_factory_args(config, "in_dim", in_dim)
     if config.arch == "allconv":
         return AllConvDecoder(config.size, in_dim, config.leaky_slope, config.output)
     return ConvDecoder(config.size, config.channel_widths, in_dim, config.leaky_slope, config.output)

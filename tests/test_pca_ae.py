@@ -10,7 +10,8 @@ import pytest
 import scipy.stats
 import torch
 
-from nets.pca_ae import PCAAE, TRUNC_STD, AllConvDecoder, AllConvEncoder, PCAAEConfig, covariance_loss, train_pca_ae
+from nets.pca_ae import (PCAAE, TRUNC_STD, AllConvDecoder, AllConvEncoder, PCAAEConfig, covariance_loss, make_decoder,
+                         make_encoder, train_pca_ae)
 from nets.plain_ae import PlainAE
 from nets.train import TrainConfig, train
 from nets.vae import BetaVAE, VAEConfig, gaussian_kl
@@ -487,6 +488,12 @@ def test_allconv_layout_matches_the_notebook():
         AllConvDecoder(16, 1.5, 0.2, "sigmoid")
     with pytest.raises(ValueError, match="output"):
         AllConvDecoder(16, 2, 0.2, "tanh")
+    with pytest.raises(TypeError, match="config"):
+        make_encoder("allconv", 1, zero_mean=True)
+    with pytest.raises(ValueError, match="out_dim"):
+        make_encoder(cfg, 0, zero_mean=True)
+    with pytest.raises(TypeError, match="in_dim"):
+        make_decoder(cfg, 2.0)
 
 
 def test_allconv_init_reaches_transposed_convs_and_freezing_holds():
