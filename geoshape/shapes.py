@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels
-from ._validate import (as_centres, as_real_array, broadcast_n, check_count, check_range,
-                        check_size, expand)
+from . import checks
 
 __all__ = ["disks", "rings", "squares", "ellipses", "dirac", "dirac2d"]
 
@@ -27,23 +26,34 @@ MAX_SIGMA_FACTOR = 1.0
 MIN_SIGMA = 1e-3
 #: Largest accepted shape extent (radius, semi-axis, side), as a multiple of the image size.
 MAX_EXTENT_FACTOR = 16.0
+#: Smallest ellipse semi-axis, in pixels. The kernel's quadratic form holds 1 / a^2, which
+#: overflows below ~1e-154; at 1e-12 the blurred mass is still pi a b to 1.3e-5 (measured).
+MIN_SEMI_AXIS = 1e-12
+#: Largest |grey| accepted: the images are float32 (largest finite value 3.4e38), and a blurred
+#: ring is the difference of two disks of that grey level.
+MAX_GREY = 1e30
+
+
+def _images_budget(n: int, size: int, names: str) -> None:
+    checks.budget(4 * n * size * size, names, f"the output ({n}, {size}, {size}) float32")
 
 
 def _common(size, sigma, grey, centres):
-    size = check_size(size)
-    sig = as_real_array(sigma, "sigma")
-    check_range(sig, "sigma", 0.0, MAX_SIGMA_FACTOR * size)
+    size = checks.image_size(size)
+    sig = checks.real_array(sigma, "sigma")
+    checks.check_range(sig, "sigma", 0.0, MAX_SIGMA_FACTOR * size)
     if np.any((sig > 0) & (sig < MIN_SIGMA)):
         raise ValueError(f"sigma must be 0 (no blur) or >= {MIN_SIGMA} pixels, got min nonzero "
                          f"{sig[sig > 0].min():g}")
-    gr = as_real_array(grey, "grey")
-    cen = as_centres(centres, size)
+    gr = checks.real_array(grey, "grey")
+    checks.check_range(gr, "grey", -MAX_GREY, MAX_GREY)
+    cen = checks.centres(centres, size)
     return size, sig, gr, cen
 
 
 def _extent(value, name, size, *, lo_open=False):
-    arr = as_real_array(value, name)
-    check_range(arr, name, 0.0, MAX_EXTENT_FACTOR * size, lo_open=lo_open)
+    arr = checks.real_array(value, name)
+    checks.check_range(arr, name, 0.0, MAX_EXTENT_FACTOR * size, lo_open=lo_open)
     return arr
 
 
@@ -60,7 +70,8 @@ def disks(radii, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.ndarray:
     centres : None, (2,) or (n, 2)
         Centres ``(x, y)`` in pixel units (sub-pixel allowed, may lie outside the image).
     size : int
-        Image side, a power of two >= 4.
+        Image side in pixels, any integer in ``[1, 32768]`` (odd sides such as 63 have the
+        default centre ``(size-1)/2`` on a pixel centre).
     sigma : float or array (n,)
         Gaussian blur std in pixels: 0 (the plain indicator) or in ``[1e-3, size]``.
     grey : float or array (n,)
@@ -81,10 +92,11 @@ def disks(radii, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.ndarray:
     """
     size, sig, gr, cen = _common(size, sigma, grey, centres)
     r = _extent(radii, "radii", size)
-    n = broadcast_n({"radii": r, "centres": cen, "sigma": sig, "grey": gr})
+    n = checks.broadcast_n({"radii": r, "centres": cen, "sigma": sig, "grey": gr})
+    _images_budget(n, size, "radii, size")
     out = np.empty((n, size, size), dtype=np.float32)
-    _kernels.disks_kernel(out, expand(r, n), expand(cen[:, 0], n), expand(cen[:, 1], n),
-                          expand(sig, n), expand(gr, n), _kernels._GL_X, _kernels._GL_W)
+    _kernels.disks_kernel(out, checks.expand(r, n), checks.expand(cen[:, 0], n), checks.expand(cen[:, 1], n),
+                          checks.expand(sig, n), checks.expand(gr, n), _kernels._GL_X, _kernels._GL_W)
     return out
 
 
@@ -93,16 +105,22 @@ def rings(inner, outer, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.nda
 
     ``inner`` and ``outer`` are radii in pixels with ``0 <= inner <= outer``; other
     arguments and the output as in :func:`disks`.
+
+    Examples
+    --------
+    >>> x = geoshape.rings(3, 8, size=32)
+    >>> round(float(x.sum()), 2)  # mass = pi (8^2 - 3^2) = 172.79
+    172.79
     """
-    size = check_size(size)
+    size = checks.image_size(size)
     r_in = _extent(inner, "inner", size)
     r_out = _extent(outer, "outer", size)
-    n = broadcast_n({"inner": r_in, "outer": r_out})
-    if np.any(expand(r_in, n) > expand(r_out, n)):
+    n = checks.broadcast_n({"inner": r_in, "outer": r_out})
+    if np.any(checks.expand(r_in, n) > checks.expand(r_out, n)):
         raise ValueError("inner must be <= outer for every ring")
     # Validate the rest before rendering anything.
     _, sig, gr, cen = _common(size, sigma, grey, centres)
-    broadcast_n({"inner": r_in, "outer": r_out, "centres": cen, "sigma": sig, "grey": gr})
+    checks.broadcast_n({"inner": r_in, "outer": r_out, "centres": cen, "sigma": sig, "grey": gr})
     return (disks(r_out, centres, size=size, sigma=sigma, grey=grey)
             - disks(r_in, centres, size=size, sigma=sigma, grey=grey))
 
@@ -115,13 +133,19 @@ def squares(side, theta=0.0, centres=None, *, size=64, sigma=1.0, grey=1.0) -> n
     rotated squares a Gauss-Legendre quadrature of the exact chord integral
     (accurate to ~1e-5). Rotation is counter-clockwise in (x, y) coordinates, which
     appears clockwise on screen since y (rows) points down. Output as in :func:`disks`.
+
+    Examples
+    --------
+    >>> round(float(geoshape.squares(10, theta=0.3, size=32).sum()), 2)  # mass = side^2
+    100.0
     """
     size, sig, gr, cen = _common(size, sigma, grey, centres)
     s = _extent(side, "side", size)
-    th = as_real_array(theta, "theta")
-    n = broadcast_n({"side": s, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
-    s, th, sig, gr = (expand(v, n) for v in (s, th, sig, gr))
-    cx, cy = expand(cen[:, 0], n), expand(cen[:, 1], n)
+    th = checks.real_array(theta, "theta")
+    n = checks.broadcast_n({"side": s, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
+    _images_budget(n, size, "side, size")
+    s, th, sig, gr = (checks.expand(v, n) for v in (s, th, sig, gr))
+    cx, cy = checks.expand(cen[:, 0], n), checks.expand(cen[:, 1], n)
     out = np.empty((n, size, size), dtype=np.float32)
     aligned = np.isclose(np.mod(th, np.pi / 2), 0.0, atol=1e-12) | np.isclose(
         np.mod(th, np.pi / 2), np.pi / 2, atol=1e-12)
@@ -173,7 +197,7 @@ def ellipses(a, b, theta, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.n
     Parameters
     ----------
     a, b : float or array (n,)
-        Semi-axes in pixels, in ``(0, 16*size]``.
+        Semi-axes in pixels, in ``[1e-12, 16*size]`` (:data:`MIN_SEMI_AXIS`).
     theta : float or array (n,)
         Rotation in radians (any finite value).
     centres, size, sigma, grey : as in :func:`disks`.
@@ -181,16 +205,25 @@ def ellipses(a, b, theta, centres=None, *, size=64, sigma=1.0, grey=1.0) -> np.n
     Returns
     -------
     np.ndarray, float32, shape (n, size, size)
+
+    Examples
+    --------
+    >>> e = geoshape.ellipses(a=8, b=3, theta=0.5, size=32)
+    >>> e.shape, round(float(e.sum()), 2)  # mass = pi a b = 75.40
+    ((1, 32, 32), 75.4)
     """
     size, sig, gr, cen = _common(size, sigma, grey, centres)
-    aa = _extent(a, "a", size, lo_open=True)
-    bb = _extent(b, "b", size, lo_open=True)
-    th = as_real_array(theta, "theta")
-    n = broadcast_n({"a": aa, "b": bb, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
+    aa = _extent(a, "a", size)
+    bb = _extent(b, "b", size)
+    for name, arr in (("a", aa), ("b", bb)):
+        checks.check_range(arr, name, MIN_SEMI_AXIS)
+    th = checks.real_array(theta, "theta")
+    n = checks.broadcast_n({"a": aa, "b": bb, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
+    _images_budget(n, size, "a, b, size")
     out = np.empty((n, size, size), dtype=np.float32)
-    _kernels.ellipses_kernel(out, expand(aa, n), expand(bb, n), expand(th, n),
-                             expand(cen[:, 0], n), expand(cen[:, 1], n), expand(sig, n),
-                             expand(gr, n), _kernels.PHI_TABLE)
+    _kernels.ellipses_kernel(out, checks.expand(aa, n), checks.expand(bb, n), checks.expand(th, n),
+                             checks.expand(cen[:, 0], n), checks.expand(cen[:, 1], n), checks.expand(sig, n),
+                             checks.expand(gr, n), _kernels.PHI_TABLE)
     return out
 
 
@@ -218,10 +251,11 @@ def dirac(positions, n) -> np.ndarray:
     array([[0.  , 0.  , 1.  , 0.  ],
            [0.75, 0.25, 0.  , 0.  ]], dtype=float32)
     """
-    n = check_count(n, "n")
-    pos = as_real_array(positions, "positions")
-    check_range(pos, "positions", 0.0, n - 1)
+    n = checks.count(n, "n")
+    pos = checks.real_array(positions, "positions")
+    checks.check_range(pos, "positions", 0.0, n - 1)
     pos = np.atleast_1d(pos)
+    checks.budget(4 * pos.size * n, "positions, n", f"the output ({pos.size}, {n}) float32")
     out = np.zeros((pos.size, n), dtype=np.float32)
     lo = np.floor(pos).astype(np.int64)
     frac = pos - lo
@@ -247,13 +281,14 @@ def dirac2d(positions, n) -> np.ndarray:
     -------
     np.ndarray, float32, shape (m, n, n); image[k, i, j] = dirac(y_k)[i] * dirac(x_k)[j].
     """
-    n = check_count(n, "n")
-    pos = as_real_array(positions, "positions", ndim_max=2)
+    n = checks.count(n, "n")
+    pos = checks.real_array(positions, "positions", ndim_max=2)
     if pos.ndim == 1:
         pos = pos[None, :]
     if pos.ndim != 2 or pos.shape[1] != 2:
         raise ValueError(f"positions must have shape (2,) or (m, 2) as (x, y), got {pos.shape}")
-    check_range(pos, "positions", 0.0, n - 1)
+    checks.check_range(pos, "positions", 0.0, n - 1)
+    checks.budget(4 * len(pos) * n * n, "positions, n", f"the output ({len(pos)}, {n}, {n}) float32")
     dx = dirac(pos[:, 0], n)
     dy = dirac(pos[:, 1], n)
     return dy[:, :, None] * dx[:, None, :]

@@ -1,22 +1,33 @@
 """Autoencoders of the talk in PyTorch, their regularisers, and the training engine.
 
-    from nets import DiskAE, DiskAEConfig, TrainConfig, train, PRESETS
-    model = DiskAE(PRESETS["bias"]["model"], seed=0)
-    history = train(model, sampler, TrainConfig(**PRESETS["bias"]["train"]))
+    from nets import DiskAE, train, PRESETS
+    recipe = PRESETS["bias"]
+    model = DiskAE(recipe.model, seed=0)
+    history = train(model, sampler, recipe.train_config(progress=False))
+
+Models: :class:`DiskAE` (the talk's disk autoencoder, :mod:`nets.disk_ae`),
+:class:`PositionEncoder` / :class:`PositionDecoder` (:mod:`nets.position`), the PCA-like
+autoencoder :class:`PCAAE` (:mod:`nets.pca_ae`) and its baselines :class:`PlainAE` and
+:class:`BetaVAE` (:mod:`nets.plain_ae`, :mod:`nets.vae`), all three built from the shared
+architecture of :mod:`nets.conv_ae` (:class:`ConvAEConfig`); the authors' own Keras layout
+:class:`OfficialAE` and :func:`load_keras_weights` for their HDF5 weights (:mod:`nets.official`).
 """
 
 from . import losses
-from .disk_ae import PRESETS, DiskAE, DiskAEConfig
+from .disk_ae import PRESETS, DiskAE, DiskAEConfig, Preset
 from .position import PositionDecoder, PositionDecoderConfig, PositionEncoder, PositionEncoderConfig
 from .train import History, TrainConfig, load_checkpoint, train
+from .conv_ae import ConvAEConfig
 from .pca_ae import PCAAE, PCAAEConfig, covariance_loss, train_pca_ae
 from .plain_ae import PlainAE
 from .vae import BetaVAE, VAEConfig, gaussian_kl
+from .official import OfficialAE, OfficialAEConfig, load_keras_weights
 
 __all__ = [
     "DiskAE",
     "DiskAEConfig",
     "PRESETS",
+    "Preset",
     "PositionEncoder",
     "PositionEncoderConfig",
     "PositionDecoder",
@@ -26,6 +37,7 @@ __all__ = [
     "train",
     "load_checkpoint",
     "losses",
+    "ConvAEConfig",
     "PCAAE",
     "PCAAEConfig",
     "covariance_loss",
@@ -34,4 +46,7 @@ __all__ = [
     "BetaVAE",
     "VAEConfig",
     "gaussian_kl",
+    "OfficialAE",
+    "OfficialAEConfig",
+    "load_keras_weights",
 ]

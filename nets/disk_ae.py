@@ -34,13 +34,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["DiskAEConfig", "DiskAE", "PRESETS", "SUBSAMPLING", "UPSAMPLING", "INITS"]
+from geoshape import checks
+
+from . import _checks
+from .train_config import TrainConfig
+
+__all__ = ["DiskAEConfig", "DiskAE", "Preset", "PRESETS", "SUBSAMPLING", "UPSAMPLING", "INITS"]
 
 SUBSAMPLING = ("stride", "avgpool", "decimate")
 UPSAMPLING = ("nearest", "bilinear", "transpose")
@@ -48,8 +55,8 @@ INITS = ("default", "kaiming")
 
 
 def _default_widths(size: int) -> tuple[int, ...]:
-    # 8 channels at full resolution, doubling to a cap of 32: the range the issue's
-    # speed figure (34 steps/s on 2 cores) was measured with.
+    # 8 channels at full resolution, doubling to a cap of 32: at these widths the size-64 net
+    # trains at about 34 steps/s on 2 cores (docs/presets.md)
     n_blocks = int(round(math.log2(size)))
     return tuple(min(32, 8 * 2 ** (i // 2)) for i in range(n_blocks))
 
@@ -67,7 +74,7 @@ class DiskAEConfig:
     upsampling: ``"nearest" | "bilinear" | "transpose"``.
     bias: additive biases on every layer (False = the ablation of the talk, eq. 2).
     init: ``"default"`` (PyTorch's uniform fan-in init) or ``"kaiming"`` (normal, gain for
-        the leaky slope; what the bias-free preset uses, see ``PRESETS``).
+        the leaky slope, zero biases).
     """
 
     size: int = 64
@@ -80,8 +87,6 @@ class DiskAEConfig:
     init: str = "default"
 
     def __post_init__(self) -> None:
-        if self.widths is not None and not isinstance(self.widths, tuple):
-            object.__setattr__(self, "widths", tuple(self.widths))
         self.validate()
 
     @property
@@ -93,39 +98,35 @@ class DiskAEConfig:
         return self.widths if self.widths is not None else _default_widths(self.size)
 
     def validate(self) -> None:
-        """Raise ValueError/TypeError naming the bad field and its allowed range."""
-        if isinstance(self.size, bool) or not isinstance(self.size, int):
-            raise TypeError(f"size must be an int, got {type(self.size).__name__}")
-        if self.size < 4 or self.size & (self.size - 1):
-            raise ValueError(f"size must be a power of two >= 4, got {self.size}")
-        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int):
-            raise TypeError(f"latent_dim must be an int, got {type(self.latent_dim).__name__}")
-        if self.latent_dim < 1:
-            raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        """Raise ValueError/TypeError naming the bad field and its allowed range; ints, reals,
+        bools and tuples are stored normalised (``int``, ``float``, ``bool``, ``tuple``)."""
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("size", checks.size_pow2(self.size, "size", minimum=4))
+        put("latent_dim", checks.integer(self.latent_dim, "latent_dim", lo=1))
         if self.widths is not None:
-            if len(self.widths) != self.n_blocks:
-                raise ValueError(
-                    f"widths must have log2(size) = {self.n_blocks} entries, got {len(self.widths)}"
-                )
-            for w in self.widths:
-                if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-                    raise ValueError(f"widths must be positive ints, got {self.widths!r}")
-        slope = self.leaky_slope
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise TypeError(f"leaky_slope must be a float, got {type(slope).__name__}")
-        if not (0.0 <= slope < 1.0):
-            raise ValueError(f"leaky_slope must be in [0, 1), got {slope}")
-        if self.subsampling not in SUBSAMPLING:
-            raise ValueError(f"subsampling must be one of {SUBSAMPLING}, got {self.subsampling!r}")
-        if self.upsampling not in UPSAMPLING:
-            raise ValueError(f"upsampling must be one of {UPSAMPLING}, got {self.upsampling!r}")
-        if not isinstance(self.bias, bool):
-            raise TypeError(f"bias must be a bool, got {type(self.bias).__name__}")
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+            if not isinstance(self.widths, (tuple, list)):
+                raise TypeError(f"widths must be a tuple of ints or None, got {type(self.widths).__name__}")
+            _checks.widths(tuple(self.widths), self.n_blocks, "log2(size)")
+            put("widths", tuple(int(w) for w in self.widths))
+        put("leaky_slope", checks.real(self.leaky_slope, "leaky_slope", 0.0, 1.0, hi_open=True))
+        checks.choice(self.subsampling, "subsampling", SUBSAMPLING)
+        checks.choice(self.upsampling, "upsampling", UPSAMPLING)
+        put("bias", checks.boolean(self.bias, "bias"))
+        checks.choice(self.init, "init", INITS)
 
     def replace(self, **changes) -> "DiskAEConfig":
         return dataclasses.replace(self, **changes)
+
+    def n_parameters(self) -> int:
+        """Parameters of ``DiskAE(self)``, counted without building it."""
+        w, d, b = self.channel_widths, self.latent_dim, int(self.bias)
+        taps = 16 if self.upsampling == "transpose" else 9
+        chans = (1, *w)
+        enc = sum(chans[i] * chans[i + 1] * 9 + b * chans[i + 1] for i in range(len(w)))
+        dec = sum(chans[i + 1] * chans[i] * taps + b * chans[i] for i in range(len(w)))
+        return enc + dec + 2 * w[-1] * d + b * (d + w[-1])
 
 
 class _EncoderBlock(nn.Module):
@@ -194,12 +195,16 @@ class DiskAE(nn.Module):
 
     Args:
         config: a :class:`DiskAEConfig` (default: the talk's, size 64, d = 1, with biases).
-        seed: weights are drawn from a private generator seeded with this int, so two
-            models built with the same config and seed are identical, and the global torch
-            RNG is left untouched.
+        seed: weights are drawn from a private generator seeded with this int (in
+            ``[0, 2**63 - 1]``), so two models built with the same config and seed are
+            identical, and the global torch RNG is left untouched.
 
-    Shapes: ``encode`` takes ``(n, 1, size, size)`` or ``(n, size, size)`` float32 and returns
-    ``(n, d)``; ``decode`` takes ``(n, d)`` and returns ``(n, 1, size, size)``.
+    Shapes: ``encode`` takes ``(n, 1, size, size)`` or ``(n, size, size)`` and returns
+    ``(n, d)``; ``decode`` takes ``(n, d)`` and returns ``(n, 1, size, size)``. Inputs are
+    float tensors of any float dtype, cast to the model's dtype (float32 unless the model was
+    converted, e.g. by ``.double()``); numpy arrays are refused (TypeError naming the
+    argument). A config whose weights would take more than 4 GiB is refused before any layer
+    is allocated (ValueError with the bytes needed).
 
     Examples:
         >>> ae = DiskAE(DiskAEConfig(size=16, widths=(4, 4, 8, 8)), seed=0)
@@ -209,17 +214,12 @@ class DiskAE(nn.Module):
 
     def __init__(self, config: DiskAEConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
-        if config is None:
-            config = DiskAEConfig()
-        if not isinstance(config, DiskAEConfig):
-            raise TypeError(f"config must be a DiskAEConfig, got {type(config).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        config, seed = _checks.model_args(config, DiskAEConfig, DiskAEConfig, seed)
+        _checks.weights_budget(config.n_parameters(), "config (size, widths, latent_dim)")
         self.config = config
         self.seed = seed
         w = config.channel_widths
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _checks.seeded(seed):
             enc = [_EncoderBlock(1 if i == 0 else w[i - 1], w[i], config) for i in range(len(w))]
             self.encoder = nn.ModuleDict(
                 {"blocks": nn.ModuleList(enc), "latent": nn.Linear(w[-1], config.latent_dim, bias=config.bias)}
@@ -236,7 +236,7 @@ class DiskAE(nn.Module):
 
     def _kaiming_init(self) -> None:
         # Normal He init with the leaky gain keeps the activation scale through the 2L+2
-        # layers; biases start at zero. Called inside the seeded fork_rng of __init__.
+        # layers; biases start at zero. Called inside the seeded block of __init__.
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, a=self.config.leaky_slope, nonlinearity="leaky_relu")
@@ -244,29 +244,16 @@ class DiskAE(nn.Module):
                     nn.init.zeros_(m.bias)
 
     # ------------------------------------------------------------------ public API
-    def _check_images(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        s = self.config.size
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
-        if x.ndim != 4 or tuple(x.shape[1:]) != (1, s, s):
-            raise ValueError(f"x must have shape (n, 1, {s}, {s}) or (n, {s}, {s}), got {tuple(x.shape)}")
-        return x
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(n, 1, s, s)`` or ``(n, s, s)`` -> latent codes ``(n, d)``."""
-        x = self._check_images(x)
+        x = _checks.model_images(x, self, self.config.size)
         for block in self.encoder["blocks"]:
             x = block(x)
         return self.encoder["latent"](x.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent codes ``(n, d)`` -> images ``(n, 1, s, s)``."""
-        if not isinstance(z, torch.Tensor):
-            raise TypeError(f"z must be a torch.Tensor, got {type(z).__name__}")
-        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
-            raise ValueError(f"z must have shape (n, {self.config.latent_dim}), got {tuple(z.shape)}")
+        z = _checks.model_codes(z, self, self.config.latent_dim)
         h = F.leaky_relu(self.decoder["latent"](z), self.config.leaky_slope)
         h = h[:, :, None, None]
         for block in self.decoder["blocks"]:
@@ -285,14 +272,14 @@ class DiskAE(nn.Module):
         ``|z| * profile(sign z)``. For ``latent_dim > 1`` the code is ``z`` times the first
         basis vector.
         """
-        if isinstance(z, bool) or not isinstance(z, (int, float)) or not math.isfinite(z):
-            raise ValueError(f"z must be a finite real number, got {z!r}")
+        # float32 codes: beyond ~3.4e38 the code itself is not representable.
+        z = checks.real(_checks.finite_real(z, "z"), "z", lo=-1e30, hi=1e30)
         was_training = self.training
         self.eval()
         try:
             p = next(self.parameters())
             code = torch.zeros(1, self.config.latent_dim, dtype=p.dtype, device=p.device)
-            code[0, 0] = float(z)
+            code[0, 0] = z
             return self.decode(code)[0, 0]
         finally:
             self.train(was_training)
@@ -313,29 +300,84 @@ class DiskAE(nn.Module):
         return self.decoder.parameters()
 
 
-# Recipes for the talk's disk experiment (centred disks, radii U[0, 32), sigma 1, 64x64, data
-# drawn fresh per batch by geoshape.centred_disks). "model" is a DiskAEConfig, "train" the
-# TrainConfig fields (add progress/checkpoint fields as needed), "budget_s" the wall-clock
-# time the recipe was sized for on the 2-core machine, "result" what it reached there
-# (validation MSE per pixel on 512 held-out disks; see validation.bench_nets).
-PRESETS: dict[str, dict] = {
-    "bias": {
-        "model": DiskAEConfig(),
-        "train": dict(steps=5000, batch_size=64, lr=4e-3, lr_schedule="cosine", min_lr_ratio=0.01,
-                      warmup_steps=100, eval_every=100, threads=1),
-        "budget_s": 180.0,
-        "result": ("same recipe with steps=4000 (measured, seed 0): val MSE 1e-3 at step 500, 3e-4 at "
-                   "1200, 1.02e-4 at 4000; the 5000-step cosine is sized to cross 1e-4 at about "
-                   "28 steps/s (1 thread, quiet 2-core machine)"),
-    },
-    "bias_free": {
-        "model": DiskAEConfig(bias=False),
-        "train": dict(steps=600, batch_size=64, lr=2e-3, lr_schedule="cosine", min_lr_ratio=0.01,
-                      eval_every=50, threads=1),
-        "budget_s": 40.0,
-        "result": ("measured (seed 0): val MSE 0.0512 at step 100, 0.0495 at 200, 0.0492 at 600; the "
-                   "rank-1 floor (top singular vector of 4000 training disks, projected val set) is "
-                   "0.0489, so 0.6 % above it. Default init works: all codes fall on one ray; "
-                   "init='kaiming' gives the same MSE with a few near-empty disks on the z<0 ray"),
-    },
-}
+# --------------------------------------------------------------------------------------------
+# training recipes
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training recipe for the talk's disk experiment (centred disks, radii U[0, 32),
+    sigma 1, 64x64, data drawn fresh per batch by ``geoshape.centred_disks``).
+
+    name: the key in :data:`PRESETS`.
+    model: the :class:`DiskAEConfig`.
+    steps, batch_size, lr, lr_schedule, min_lr_ratio, warmup_steps, eval_every, threads: the
+        ``nets.TrainConfig`` fields of the recipe (:attr:`train`, :meth:`train_config`).
+    budget_s: the wall-clock seconds the recipe was sized for on the 2-core machine.
+
+    What each recipe reached there (validation MSE per pixel on 512 held-out disks, measured
+    with ``validation.bench_nets``) is in ``docs/presets.md``, not in code.
+
+    ``preset["model"]``, ``preset["train"]`` and ``preset["budget_s"]`` (and ``preset.get``)
+    read the same values as the attributes, for code written against the dict-of-dicts form.
+
+    Examples:
+        >>> p = PRESETS["bias_free"]
+        >>> p.train_config(progress=False).steps, p["model"].bias
+        (600, False)
+    """
+
+    name: str
+    model: DiskAEConfig
+    steps: int
+    batch_size: int
+    lr: float
+    lr_schedule: str
+    min_lr_ratio: float
+    eval_every: int
+    threads: int | None
+    warmup_steps: int = 0
+    budget_s: float = 180.0
+
+    _TRAIN_FIELDS = ("steps", "batch_size", "lr", "lr_schedule", "min_lr_ratio", "warmup_steps", "eval_every",
+                     "threads")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, DiskAEConfig):
+            raise TypeError(f"model must be a DiskAEConfig, got {type(self.model).__name__}")
+        checks.positive(self.budget_s, "budget_s")
+        self.train_config()  # validates the training fields (TrainConfig names the bad one)
+
+    @property
+    def train(self) -> dict[str, Any]:
+        """The recipe's ``nets.TrainConfig`` fields as a fresh dict (add progress,
+        checkpoint or seed fields as needed)."""
+        return {k: getattr(self, k) for k in self._TRAIN_FIELDS}
+
+    def train_config(self, **changes: Any) -> TrainConfig:
+        """``nets.TrainConfig(**self.train, **changes)``."""
+        return TrainConfig(**{**self.train, **changes})
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "train":
+            return self.train
+        if key in {f.name for f in dataclasses.fields(self)}:
+            return getattr(self, key)
+        raise KeyError(f"{key!r}: a Preset has the keys model, train, budget_s and its fields "
+                       f"(measured results are in docs/presets.md)")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+#: The recipes by name (a read-only mapping of :class:`Preset`). Their measured results are in
+#: ``docs/presets.md``.
+PRESETS: Mapping[str, Preset] = types.MappingProxyType({
+    "bias": Preset(name="bias", model=DiskAEConfig(), steps=5000, batch_size=64, lr=4e-3, lr_schedule="cosine",
+                   min_lr_ratio=0.01, warmup_steps=100, eval_every=100, threads=1, budget_s=180.0),
+    "bias_free": Preset(name="bias_free", model=DiskAEConfig(bias=False), steps=600, batch_size=64, lr=2e-3,
+                        lr_schedule="cosine", min_lr_ratio=0.01, eval_every=50, threads=1, budget_s=40.0),
+})

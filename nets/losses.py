@@ -26,6 +26,10 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from geoshape import checks
+
+from . import _checks
+
 __all__ = [
     "REGULARISERS",
     "latent_l2",
@@ -37,19 +41,34 @@ __all__ = [
     "reconstruction_mse",
 ]
 
+#: Largest noise std of ``denoise``: float32 images plus noise of 1e6 still square to finite
+#: errors (float32 overflows near 1.8e19 squared).
+MAX_NOISE_STD = 1e6
+
 REGULARISERS = ("latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
 
 
-def _check_batch(name: str, t: torch.Tensor, min_n: int = 1) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if t.ndim < 1 or t.shape[0] < min_n:
-        raise ValueError(f"{name} must have a batch axis of length >= {min_n}, got shape {tuple(t.shape)}")
+def _module(model, name: str = "model") -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    return model
 
 
 def reconstruction_mse(model: nn.Module, x_in: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
-    """Per-pixel mean of ``(model(x_in) - x_target)^2`` (the engine's default loss, talk eq. 1)."""
-    y = model(x_in)
+    """Per-pixel mean of ``(model(x_in) - x_target)^2`` (the engine's default loss, talk eq. 1).
+
+    ``x_target`` must hold as many numbers as ``model(x_in)`` (it is reshaped to its shape).
+    """
+    _module(model)
+    _checks.tensor(x_in, "x_in")
+    _checks.tensor(x_target, "x_target")
+    try:
+        y = model(x_in)
+    except (ValueError, TypeError) as e:  # the model names its own argument "x"
+        raise type(e)(f"x_in: {e}") from e
+    if x_target.numel() != y.numel():
+        raise ValueError(f"x_target must have as many elements as model(x_in) {tuple(y.shape)}, "
+                         f"got shape {tuple(x_target.shape)}")
     return torch.mean((y - x_target.reshape(y.shape)) ** 2)
 
 
@@ -58,8 +77,8 @@ def latent_l2(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
     x: (n, ...) images, z: (n, d) codes, n >= 2. Returns a scalar.
     """
-    _check_batch("x", x, 2)
-    _check_batch("z", z, 2)
+    _checks.batch(x, "x", 2)
+    _checks.batch(z, "z", 2)
     if x.shape[0] != z.shape[0]:
         raise ValueError(f"x and z must have the same batch size, got {x.shape[0]} and {z.shape[0]}")
     n = x.shape[0]
@@ -78,12 +97,16 @@ def denoise(
 ) -> torch.Tensor:
     """Type 2: ``loss_fn(x + noise_std * eta, x)`` with eta standard normal (talk slide 25).
 
-    loss_fn(x_in, x_target) -> scalar, e.g. the per-pixel reconstruction MSE. ``generator``
-    makes eta reproducible.
+    loss_fn(x_in, x_target) -> scalar, e.g. the per-pixel reconstruction MSE. ``noise_std``:
+    in [0, 1e6] (``MAX_NOISE_STD``; ValueError for negative, huge, NaN or inf; TypeError for a non-number).
+    ``generator``: a ``torch.Generator`` making eta reproducible, or None (the global RNG).
     """
-    _check_batch("x", x)
-    if not (isinstance(noise_std, (int, float)) and noise_std >= 0):
-        raise ValueError(f"noise_std must be a float >= 0, got {noise_std!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    _checks.batch(x, "x")
+    noise_std = checks.real(noise_std, "noise_std", lo=0.0, hi=MAX_NOISE_STD)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     eta = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     return loss_fn(x + noise_std * eta, x)
 
@@ -98,6 +121,7 @@ def _sum_sq(params: Iterable[torch.Tensor]) -> torch.Tensor:
 def encoder_weights(model: nn.Module) -> list[torch.Tensor]:
     """Trainable weight tensors of the encoder: ``model.encoder_parameters()`` if the model has
     it, else the parameters of ``model.encoder``; only tensors with ndim >= 2."""
+    _module(model)
     if hasattr(model, "encoder_parameters"):
         params = list(model.encoder_parameters())
     elif isinstance(getattr(model, "encoder", None), nn.Module):
@@ -114,6 +138,7 @@ def encoder_l2(model: nn.Module) -> torch.Tensor:
 
 def all_l2(model: nn.Module) -> torch.Tensor:
     """``sum_l |W_l|^2`` over every trainable weight tensor of the model (official code)."""
+    _module(model)
     return _sum_sq(p for p in model.parameters() if p.requires_grad)
 
 
@@ -124,8 +149,14 @@ def contractive(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     penalty is differentiable in the weights. Summing ``z[:, k]`` over the batch before
     differentiating gives per-sample gradients because each code depends on its own image
     only (not true for a BatchNorm in training mode, where this is an approximation).
+    ``x`` must be a floating tensor (the Jacobian is taken with respect to it).
     """
-    _check_batch("x", x)
+    _module(model)
+    if not callable(getattr(model, "encode", None)):
+        raise TypeError(f"model must define encode(); {type(model).__name__} does not")
+    _checks.batch(x, "x")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     xg = x.detach().requires_grad_(True)
     z = model.encode(xg)
     total = x.new_zeros(())

@@ -1,11 +1,11 @@
-"""The standard-autoencoder baseline of the PCA-AE comparison (issue 6).
+"""The standard-autoencoder baseline of the PCA-AE comparison.
 
 Same capacity as a fully grown :class:`nets.pca_ae.PCAAE` by construction: the encoder is the
-PCA-AE's ``n_stages`` stage encoders side by side (each from :func:`nets.pca_ae.make_encoder`, a ``ConvEncoder`` or ``AllConvEncoder``
-with its stage's ``packet`` outputs and the shift-free BatchNorm, as the public PCAAE code's AE also has),
-and the decoder is the PCA-AE's final-stage decoder. Only the training differs: every
-component is learned at once, with the plain reconstruction loss (eq. 1) -- no ordering, no
-covariance term.
+PCA-AE's ``n_stages`` stage encoders side by side (each from :func:`nets.conv_ae.make_encoder`,
+a ``ConvEncoder`` or ``AllConvEncoder`` with its stage's ``packet`` outputs and the shift-free
+BatchNorm, as the public PCAAE code's AE also has), and the decoder is the PCA-AE's
+final-stage decoder. Only the training differs: every component is learned at once, with the
+plain reconstruction loss (eq. 1) -- no ordering, no covariance term.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nets.pca_ae import (PCAAEConfig, check_codes, check_images, init_weights, make_decoder, make_encoder,
-                         reconstruction_loss)
+from . import _checks
+from .conv_ae import (ConvAEConfig, init_weights, make_decoder, make_encoder, n_decoder_parameters,
+                      n_encoder_parameters, reconstruction_loss)
 
 __all__ = ["PlainAE"]
 
@@ -23,26 +24,31 @@ class PlainAE(nn.Module):
     """Standard autoencoder with the PCA-AE's architecture; ``forward = decode . encode``.
 
     Args:
-        config: a :class:`nets.pca_ae.PCAAEConfig` (``lam_cov`` is ignored); the latent
-            dimension is ``config.latent_dim``.
-        seed: weights drawn from a private generator seeded with ``seed``.
+        config: a :class:`nets.conv_ae.ConvAEConfig` (default ``ConvAEConfig()``) or any
+            subclass, e.g. a :class:`nets.pca_ae.PCAAEConfig` (whose ``lam_cov`` is ignored);
+            the latent dimension is ``config.latent_dim``.
+        seed: weights drawn from a private generator seeded with ``seed``, an int in
+            ``[0, 2**63 - 1]``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> ``(n, d)``; ``decode`` ``(n, d)``
-    -> ``(n, 1, s, s)``. Trained with ``config.recon_loss`` (per-pixel MSE by default, or
-    binary cross-entropy), like the PCA-AE it is compared with.
+    -> ``(n, 1, s, s)``. Inputs are float tensors of any float dtype, cast to the model's dtype
+    (float32 unless the model was converted); numpy arrays are refused (TypeError naming the
+    argument). Trained with ``config.recon_loss`` (per-pixel MSE by default, or binary
+    cross-entropy), like the PCA-AE it is compared with.
+
+    Examples:
+        >>> ae = PlainAE(ConvAEConfig(size=16, n_stages=2), seed=0)
+        >>> ae.encode(torch.zeros(3, 16, 16)).shape
+        torch.Size([3, 2])
     """
 
-    def __init__(self, config: PCAAEConfig | None = None, *, seed: int = 0) -> None:
+    def __init__(self, config: ConvAEConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
-        if config is None:
-            config = PCAAEConfig()
-        if not isinstance(config, PCAAEConfig):
-            raise TypeError(f"config must be a PCAAEConfig, got {type(config).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        config, seed = _checks.model_args(config, ConvAEConfig, ConvAEConfig, seed)
+        n = sum(n_encoder_parameters(config, q) for q in config.packets) + n_decoder_parameters(config, config.latent_dim)
+        _checks.weights_budget(n, "config (size, widths, packet, n_stages)")
         self.config, self.seed = config, seed
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _checks.seeded(seed):
             self.encoders = nn.ModuleList(make_encoder(config, q, zero_mean=True) for q in config.packets)
             self.decoder = make_decoder(config, config.latent_dim)
             init_weights(self, config.init, config.leaky_slope)
@@ -53,19 +59,20 @@ class PlainAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> codes ``(n, d)``."""
-        x = check_images(x, self.config.size)
+        x = _checks.model_images(x, self, self.config.size)
         return torch.cat([enc(x) for enc in self.encoders], dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(n, d)`` -> images ``(n, 1, s, s)``."""
-        return self.decoder(check_codes(z, self.latent_dim))
+        return self.decoder(_checks.model_codes(z, self, self.latent_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
     def training_loss(self, x_in: torch.Tensor, x_target: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"mse": ...}`` or ``{"bce": ...}`` per pixel (``config.recon_loss``)."""
-        return reconstruction_loss(self(x_in), check_images(x_target, self.config.size), self.config.recon_loss)
+        target = _checks.model_images(x_target, self, self.config.size, name="x_target")
+        return reconstruction_loss(self(x_in), target, self.config.recon_loss)
 
     def encoder_parameters(self):
         return self.encoders.parameters()

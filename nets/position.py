@@ -28,35 +28,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from geoshape import checks
+
+from . import _checks
+
 __all__ = ["PositionEncoderConfig", "PositionEncoder", "PositionDecoderConfig", "PositionDecoder", "render_dirac"]
 
 PHI = (1.0, 2.0, 1.0)
 
 
-def _check_common(length: int, ndim: int) -> None:
-    if isinstance(length, bool) or not isinstance(length, int):
-        raise TypeError(f"length must be an int, got {type(length).__name__}")
-    if length < 2 or length & (length - 1):
-        raise ValueError(f"length must be a power of two >= 2, got {length}")
-    if ndim not in (1, 2) or isinstance(ndim, bool):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-
-
-def _flat_input(x: torch.Tensor, length: int, ndim: int) -> torch.Tensor:
-    """(n, L) / (n, 1, L) -> (n, 1, L); (n, s, s) / (n, 1, s, s) -> (n, 1, s, s)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    want = (length,) * ndim
-    if tuple(x.shape[1:]) == want:
-        x = x.unsqueeze(1)
-    if x.ndim != ndim + 2 or tuple(x.shape[1:]) != (1,) + want:
-        raise ValueError(f"x must have shape (n, {', '.join(map(str, want))}) or (n, 1, ...), got {tuple(x.shape)}")
-    return x
+def _check_common(config) -> None:
+    """Check and normalise ``length`` (a power of two >= 2) and ``ndim`` (the int 1 or 2)."""
+    object.__setattr__(config, "length", checks.size_pow2(config.length, "length", minimum=2))
+    ndim = checks.integer(config.ndim, "ndim")
+    object.__setattr__(config, "ndim", checks.choice(ndim, "ndim", (1, 2)))
 
 
 def position_target(x: torch.Tensor, ndim: int) -> torch.Tensor:
@@ -96,9 +81,8 @@ class PositionEncoderConfig:
     init: str = "random"
 
     def __post_init__(self) -> None:
-        _check_common(self.length, self.ndim)
-        if self.init not in ("random", "phi"):
-            raise ValueError(f"init must be 'random' or 'phi', got {self.init!r}")
+        _check_common(self)
+        checks.choice(self.init, "init", ("random", "phi"))
 
     @property
     def n_layers(self) -> int:
@@ -112,18 +96,22 @@ class PositionEncoder(nn.Module):
     decode: the exact eq. 13 rendering of position ``z - 1`` (no parameters), so
     ``forward`` returns an image of the input's shape. ``training_loss`` and
     ``validation_mse`` regress the code onto :func:`position_target` (the engine uses them).
+    Inputs are float tensors of any float dtype, cast to the model's dtype (float32 unless
+    the model was converted); numpy arrays are refused (TypeError naming the argument).
+    ``seed``: an int in ``[0, 2**63 - 1]`` for the private generator of the random init.
+
+    Examples:
+        >>> enc = PositionEncoder(PositionEncoderConfig(length=8, init="phi"))
+        >>> enc.encode(torch.eye(8)[[2, 5]]).flatten().tolist()
+        [3.0, 6.0]
     """
 
     def __init__(self, config: PositionEncoderConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
-        config = PositionEncoderConfig() if config is None else config
-        if not isinstance(config, PositionEncoderConfig):
-            raise TypeError(f"config must be a PositionEncoderConfig, got {type(config).__name__}")
-        _check_seed(seed)
+        config, seed = _checks.model_args(config, PositionEncoderConfig, PositionEncoderConfig, seed)
         self.config = config
         L, nd = config.n_layers, config.ndim
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _checks.seeded(seed):
             if nd == 1:
                 self.layers = nn.ModuleList([nn.Conv1d(1, 1, 3, padding=1, bias=False) for _ in range(L)])
             else:
@@ -137,9 +125,20 @@ class PositionEncoder(nn.Module):
 
     @torch.no_grad()
     def set_phi(self, c: float = 1.0) -> None:
-        """Set every layer to ``c * phi`` and the final map to ``c^-L`` (identity when c = 1)."""
-        phi = torch.tensor(PHI) * c
+        """Set every layer to ``c * phi`` and the final map to ``c^-L`` (identity when c = 1).
+
+        ``c``: a finite real number != 0 (a negative c works too: the signs cancel) such that
+        ``2 c`` and ``c^-L`` are finite and nonzero in the model's dtype; ValueError otherwise,
+        e.g. for ``c = 0``, whose final map ``0^-L`` does not exist.
+        """
+        c = _checks.finite_real(c, "c (the scale of phi)")
         L = self.config.n_layers
+        info = torch.finfo(_checks.dtype_of(self))
+        # c^-L, and the taps 2c, must be finite and nonzero: |L log2 |c|| under the exponent range
+        if c == 0 or L * abs(math.log2(abs(c))) >= math.log2(info.max) - 1:
+            raise ValueError(f"c (the scale of phi) must be nonzero with 2 c and c^-{L} finite and nonzero in "
+                             f"{info.dtype}, got {c!r}")
+        phi = torch.tensor(PHI) * c
         if self.config.ndim == 1:
             for conv in self.layers:
                 conv.weight.copy_(phi.view(1, 1, 3))
@@ -150,10 +149,13 @@ class PositionEncoder(nn.Module):
                 conv.weight.copy_(torch.stack([kx, ky]).unsqueeze(1).expand_as(conv.weight))
         self.out.weight.copy_(torch.eye(self.config.ndim) * c ** (-L))
 
+    def _input(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        return _checks.model_images(x, self, self.config.length, self.config.ndim, name)
+
     def layer_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``[u(1), ..., u(L)]`` of the talk's Table 1: each layer's output after subsampling,
         ``(n, c, length / 2^l)`` in 1-D (c = 1) or ``(n, 2, s / 2^l, s / 2^l)`` in 2-D."""
-        h = _flat_input(x, self.config.length, self.config.ndim)
+        h = self._input(x)
         outs = []
         for conv in self.layers:
             h = conv(h)
@@ -166,15 +168,14 @@ class PositionEncoder(nn.Module):
         return self.out(self.layer_outputs(x)[-1].flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.config.ndim:
-            raise ValueError(f"z must be a tensor of shape (n, {self.config.ndim})")
-        return render_dirac(z - 1, self.config.length)
+        """Codes ``(n, ndim)`` (``a + 1`` per axis) -> the eq. 13 Diracs at ``a``."""
+        return render_dirac(_checks.model_codes(z, self, self.config.ndim) - 1, self.config.length)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
     def training_loss(self, x_in: torch.Tensor, x_target: torch.Tensor) -> dict[str, torch.Tensor]:
-        target = position_target(_flat_input(x_target, self.config.length, self.config.ndim), self.config.ndim)
+        target = position_target(self._input(x_target, "x_target"), self.config.ndim)
         return {"position_mse": torch.mean((self.encode(x_in) - target) ** 2)}
 
     def validation_mse(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,7 +194,8 @@ class PositionEncoder(nn.Module):
 
 @dataclass(frozen=True)
 class PositionDecoderConfig:
-    """length, ndim as for the encoder; hidden: MLP widths; leaky_slope in [0, 1).
+    """length, ndim as for the encoder; hidden: MLP widths (a non-empty tuple of positive
+    ints); leaky_slope in [0, 1).
 
     Decoding is the hard direction (talk: "does not produce reliable results"): the targets
     are hats of width 2 pixels, and a LeakyReLU MLP reaches them only slowly because its
@@ -206,12 +208,21 @@ class PositionDecoderConfig:
     leaky_slope: float = 0.01
 
     def __post_init__(self) -> None:
-        _check_common(self.length, self.ndim)
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
+        _check_common(self)
+        if not isinstance(self.hidden, (tuple, list)):
+            raise TypeError(f"hidden must be a non-empty tuple of positive ints, got {type(self.hidden).__name__}")
+        if not self.hidden:
             raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {self.hidden!r}")
-        if not (isinstance(self.leaky_slope, (int, float)) and 0 <= self.leaky_slope < 1):
-            raise ValueError(f"leaky_slope must be in [0, 1), got {self.leaky_slope!r}")
+        object.__setattr__(self, "hidden",
+                           tuple(checks.integer(h, f"hidden[{i}]", lo=1) for i, h in enumerate(self.hidden)))
+        object.__setattr__(self, "leaky_slope",
+                           checks.real(self.leaky_slope, "leaky_slope", 0.0, 1.0, hi_open=True))
+
+    def n_parameters(self) -> int:
+        """Parameters of ``PositionDecoder(self)``: the MLP and its ``length^ndim`` head."""
+        widths = (self.ndim,) + self.hidden
+        mlp = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+        return mlp + (widths[-1] + 1) * self.length**self.ndim
 
 
 class PositionDecoder(nn.Module):
@@ -219,29 +230,31 @@ class PositionDecoder(nn.Module):
 
     encode: the exact centroid ``sum_i i x_i / sum_i x_i`` per axis (no parameters).
     decode: MLP on the position rescaled to [-1, 1]; output ``(n, L)`` or ``(n, 1, s, s)``.
+    Inputs are float tensors of any float dtype, cast to the model's dtype; numpy arrays are
+    refused (TypeError naming the argument). A config whose weights would take more than
+    4 GiB (the head alone has ``hidden[-1] * length^ndim`` of them) is refused before any
+    layer is allocated (ValueError with the bytes needed).
     """
 
     def __init__(self, config: PositionDecoderConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
-        config = PositionDecoderConfig() if config is None else config
-        if not isinstance(config, PositionDecoderConfig):
-            raise TypeError(f"config must be a PositionDecoderConfig, got {type(config).__name__}")
-        _check_seed(seed)
+        config, seed = _checks.model_args(config, PositionDecoderConfig, PositionDecoderConfig, seed)
+        _checks.weights_budget(config.n_parameters(), "config (length, ndim, hidden)")
         self.config = config
         widths = (config.ndim,) + config.hidden
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _checks.seeded(seed):
             self.hidden = nn.ModuleList([nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])])
             self.head = nn.Linear(widths[-1], config.length**config.ndim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        h = _flat_input(x, self.config.length, self.config.ndim)
+        """Diracs ``(n, L)`` / ``(n, s, s)`` -> their centroids ``(n, ndim)``."""
+        h = _checks.model_images(x, self, self.config.length, self.config.ndim)
         mass = h.flatten(1).sum(1, keepdim=True).clamp_min(1e-12)
         return (position_target(h, self.config.ndim) - mass) / mass
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.config.ndim:
-            raise ValueError(f"z must be a tensor of shape (n, {self.config.ndim})")
+        """Positions ``(n, ndim)`` -> Diracs ``(n, L)`` or ``(n, 1, s, s)``."""
+        z = _checks.model_codes(z, self, self.config.ndim)
         h = 2 * z / (self.config.length - 1) - 1
         for lin in self.hidden:
             h = F.leaky_relu(lin(h), self.config.leaky_slope)

@@ -1,6 +1,9 @@
-"""DiskAE: shapes, dtypes, architecture, positive homogeneity without bias (talk eq. 2)."""
+"""DiskAE: shapes, dtypes, architecture, positive homogeneity without bias (talk eq. 2),
+argument checks, the memory check, and the training recipes (PRESETS)."""
 
+import dataclasses
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nets import DiskAE, DiskAEConfig, PRESETS, TrainConfig
+from nets import DiskAE, DiskAEConfig, PRESETS, Preset, TrainConfig
 from nets.disk_ae import SUBSAMPLING, UPSAMPLING
 
 # float64 nets: homogeneity holds exactly in real arithmetic, so only rounding (~1e-16
@@ -178,3 +181,95 @@ def test_presets_are_valid():
     for name, p in PRESETS.items():
         assert isinstance(p["model"], DiskAEConfig), name
         TrainConfig(**p["train"])  # validates
+
+
+def test_presets_are_frozen_and_keep_the_dict_access():
+    bias = PRESETS["bias"]
+    assert isinstance(bias, Preset) and bias.name == "bias"
+    assert bias["model"] is bias.model and bias["budget_s"] == bias.budget_s == bias.get("budget_s", 0.0)
+    assert bias.get("missing", 7) == 7
+    assert bias["train"] == {"steps": 5000, "batch_size": 64, "lr": 4e-3, "lr_schedule": "cosine",
+                             "min_lr_ratio": 0.01, "warmup_steps": 100, "eval_every": 100, "threads": 1}
+    assert bias.train_config() == TrainConfig(**bias["train"])
+    assert bias.train_config(steps=3).steps == 3
+    # the train dict is a fresh copy: changing it changes nothing
+    bias["train"]["steps"] = 1
+    assert bias.steps == bias["train"]["steps"] == 5000
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bias.steps = 1
+    with pytest.raises(TypeError):
+        PRESETS["mine"] = bias  # the mapping is read-only
+    with pytest.raises(KeyError, match="docs/presets.md"):
+        bias["result"]  # measured results are documentation, not code
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs" / "presets.md"
+    text = docs.read_text()
+    assert all(f"`{name}`" in text for name in PRESETS)
+    with pytest.raises(TypeError, match="model"):
+        Preset(name="x", model={}, steps=1, batch_size=1, lr=1e-3, lr_schedule="constant", min_lr_ratio=0.0,
+               eval_every=1, threads=1)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        Preset(name="x", model=DiskAEConfig(), steps=1, batch_size=1, lr=1e-3, lr_schedule="steep",
+               min_lr_ratio=0.0, eval_every=1, threads=1)
+
+
+def test_float64_inputs_are_cast_to_the_model_dtype():
+    ae = DiskAE(DiskAEConfig(size=8, widths=(2, 3, 4), latent_dim=2), seed=0)
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        z = ae.encode(x)
+        assert z.dtype == torch.float32 and torch.equal(z, ae.encode(x.float()))
+        assert torch.equal(ae.decode(z.double()), ae.decode(z))
+        assert torch.equal(ae(torch.from_numpy(x.numpy())), ae(x.float()))  # what torch.from_numpy gives
+        # a converted model keeps its own dtype
+        assert ae.double().encode(x.float()).dtype == torch.float64
+    with pytest.raises(TypeError, match="z must be a torch.Tensor"):
+        ae.decode(np.zeros((2, 2)))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        ae.encode(torch.zeros(2, 8, 8, dtype=torch.int32))
+    with pytest.raises(TypeError, match="z must be a floating-point tensor"):
+        ae.decode(torch.zeros(2, 2, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("seed, err", [(2**64, ValueError), (2**63, ValueError), (-1, ValueError),
+                                       (True, TypeError), (1.0, TypeError), (None, TypeError)])
+def test_bad_seeds_name_the_seed(seed, err):
+    with pytest.raises(err, match="seed"):
+        DiskAE(DiskAEConfig(size=8, widths=(2, 2, 2)), seed=seed)
+
+
+def test_largest_seed_is_accepted():
+    DiskAE(DiskAEConfig(size=8, widths=(2, 2, 2)), seed=2**63 - 1)
+
+
+@pytest.mark.parametrize("upsampling", UPSAMPLING)
+@pytest.mark.parametrize("bias", [True, False])
+def test_parameter_count_matches_the_model(upsampling, bias):
+    cfg = DiskAEConfig(size=16, latent_dim=3, widths=(2, 3, 5, 7), upsampling=upsampling, bias=bias)
+    assert cfg.n_parameters() == sum(p.numel() for p in DiskAE(cfg).parameters())
+
+
+def test_huge_widths_are_refused_before_allocating():
+    cfg = DiskAEConfig(size=8, widths=(2**40, 2, 2))
+    with pytest.raises(ValueError, match=r"widths.*would need .*TiB.*bytes"):
+        DiskAE(cfg)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(size=16.0), "size"),
+    (dict(latent_dim=1.0), "latent_dim"),
+    (dict(leaky_slope="0.2"), "leaky_slope"),
+    (dict(bias="yes"), "bias"),
+    (dict(bias=1), "bias"),
+])
+def test_wrong_kinds_raise_type_error(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        DiskAEConfig(**kwargs)
+
+
+def test_profile_of_a_non_number():
+    ae = DiskAE(DiskAEConfig(size=8, widths=(2, 2, 2)))
+    with pytest.raises(TypeError, match="z must be a finite real number"):
+        ae.profile("1")
+    with pytest.raises(ValueError, match="z must be a finite real number"):
+        ae.profile(math.inf)
+

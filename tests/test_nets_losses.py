@@ -113,6 +113,45 @@ def test_denoise_bad_noise():
         L.denoise(lambda a, b: a.sum(), torch.zeros(2, 2), -1.0)
 
 
+@pytest.mark.parametrize("noise_std, err", [(math.inf, ValueError), (math.nan, ValueError), (-math.inf, ValueError),
+                                            ("0.1", TypeError), (None, TypeError), (True, TypeError)])
+def test_denoise_refuses_non_finite_and_non_numeric_noise(noise_std, err):
+    with pytest.raises(err, match="noise_std"):
+        L.denoise(lambda a, b: a.sum(), torch.zeros(2, 2), noise_std)
+
+
+def test_denoise_other_arguments():
+    with pytest.raises(TypeError, match="loss_fn"):
+        L.denoise("mse", torch.zeros(2, 2), 0.1)
+    with pytest.raises(TypeError, match="generator"):
+        L.denoise(lambda a, b: a.sum(), torch.zeros(2, 2), 0.1, generator=0)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        L.denoise(lambda a, b: a.sum(), [[0.0]], 0.1)
+    with pytest.raises(ValueError, match="batch"):
+        L.denoise(lambda a, b: a.sum(), torch.zeros(()), 0.1)
+
+
+def test_other_loss_arguments_are_named():
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        L.latent_l2([[0.0], [1.0]], torch.zeros(2, 1))
+    with pytest.raises(TypeError, match="z must be a torch.Tensor"):
+        L.latent_l2(torch.zeros(2, 1), [[0.0], [1.0]])
+    with pytest.raises(TypeError, match="model"):
+        L.encoder_l2("model")
+    with pytest.raises(TypeError, match="model"):
+        L.all_l2(None)
+    with pytest.raises(TypeError, match="encode"):
+        L.contractive(nn.Linear(2, 2), torch.zeros(2, 2))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        L.contractive(_Square(), torch.zeros(2, 2, dtype=torch.int64))
+    with pytest.raises(TypeError, match="model"):
+        L.reconstruction_mse(lambda x: x, torch.zeros(1, 2), torch.zeros(1, 2))
+    with pytest.raises(TypeError, match="x_target"):
+        L.reconstruction_mse(nn.Identity(), torch.zeros(1, 2), [[0.0, 0.0]])
+    with pytest.raises(ValueError, match="x_target must have as many elements"):
+        L.reconstruction_mse(nn.Identity(), torch.zeros(1, 2), torch.zeros(1, 3))
+
+
 def test_reconstruction_mse_hand_computed():
     ident = nn.Identity()
     x_in = torch.tensor([[1.0, 2.0]])

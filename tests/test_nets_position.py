@@ -1,4 +1,7 @@
-"""Position encoder/decoder: the talk's Table 1 (golden), eq. 13, and short trainings."""
+"""Position encoder/decoder: the talk's Table 1 (golden), eq. 13, short trainings, argument
+checks, input dtypes and the memory check."""
+
+import math
 
 import numpy as np
 import pytest
@@ -143,3 +146,98 @@ def test_position_decoder_learns_continuous_diracs():
     h = train(dec, _continuous_diracs(32), cfg, val_data=val)
     constant = float(np.mean((val - val.mean(0)) ** 2))
     assert h.val_mse[-1] < DECODER_GAIN_OVER_CONSTANT * constant, f"decoder MSE {h.val_mse[-1]:.3e}, constant {constant:.3e}"
+
+
+@pytest.mark.parametrize("c, err", [(0, ValueError), (0.0, ValueError), (math.inf, ValueError), (math.nan, ValueError),
+                                    (1e-30, ValueError), (1e30, ValueError), ("1", TypeError), ([1, 2, 1], TypeError),
+                                    (True, TypeError)])
+def test_set_phi_refuses_a_scale_without_an_inverse(c, err):
+    enc = PositionEncoder(PositionEncoderConfig(length=8, init="phi"))
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    with pytest.raises(err, match="phi"):
+        enc.set_phi(c)
+    assert all(torch.equal(v, before[k]) for k, v in enc.state_dict().items()), "weights changed on refusal"
+
+
+def test_set_phi_with_a_negative_scale_gives_the_same_position():
+    # (-c)^L (-c)^-L = 1: the signs cancel, for odd and even L alike
+    for length in (8, 16):
+        enc = PositionEncoder(PositionEncoderConfig(length=length))
+        enc.set_phi(-0.5)
+        with torch.no_grad():
+            z = enc.encode(torch.eye(length))[:, 0]
+        assert torch.equal(z, torch.arange(1, length + 1, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("kwargs, err, match", [
+    (dict(ndim=1.0), TypeError, "ndim"),
+    (dict(ndim=True), TypeError, "ndim"),
+    (dict(ndim=0), ValueError, "ndim"),
+    (dict(length=8.0), TypeError, "length"),
+    (dict(length=1), ValueError, "length"),
+])
+def test_config_kinds_are_checked_at_construction(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        PositionEncoderConfig(**kwargs)
+    with pytest.raises(err, match=match):
+        PositionDecoderConfig(**kwargs)
+
+
+def test_decoder_config_checks():
+    with pytest.raises(ValueError, match=r"hidden\[1\]"):
+        PositionDecoderConfig(hidden=(8, 0))
+    with pytest.raises(TypeError, match=r"hidden\[0\]"):
+        PositionDecoderConfig(hidden=(8.0,))
+    with pytest.raises(TypeError, match="hidden"):
+        PositionDecoderConfig(hidden=8)
+    with pytest.raises(ValueError, match="leaky_slope"):
+        PositionDecoderConfig(leaky_slope=math.nan)
+    assert PositionDecoderConfig(hidden=[np.int64(4)]).hidden == (4,)
+
+
+def test_huge_decoder_is_refused_before_allocating():
+    cfg = PositionDecoderConfig(length=2**16, ndim=2)  # a head of 256 x 2^32 weights
+    assert cfg.n_parameters() > 2**40
+    with pytest.raises(ValueError, match=r"length, ndim, hidden.*would need .*TiB.*bytes"):
+        PositionDecoder(cfg)
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_decoder_parameter_count(ndim):
+    cfg = PositionDecoderConfig(length=8, ndim=ndim, hidden=(5, 3))
+    assert cfg.n_parameters() == sum(p.numel() for p in PositionDecoder(cfg).parameters())
+
+
+@pytest.mark.parametrize("build", [
+    lambda seed: PositionEncoder(PositionEncoderConfig(length=8), seed=seed),
+    lambda seed: PositionDecoder(PositionDecoderConfig(length=8, hidden=(4,)), seed=seed),
+])
+def test_bad_seeds_name_the_seed(build):
+    for seed, err in ((2**64, ValueError), (-1, ValueError), (True, TypeError), (0.0, TypeError)):
+        with pytest.raises(err, match="seed"):
+            build(seed)
+    build(2**63 - 1)
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_float64_inputs_are_cast_to_the_model_dtype(ndim):
+    x32 = torch.rand(4, *(8,) * ndim)
+    x64 = torch.from_numpy(x32.numpy().astype(np.float64))
+    z64 = torch.rand(3, ndim, dtype=torch.float64) * 7
+    enc = PositionEncoder(PositionEncoderConfig(length=8, ndim=ndim), seed=1)
+    dec = PositionDecoder(PositionDecoderConfig(length=8, ndim=ndim, hidden=(4,)), seed=1)
+    with torch.no_grad():
+        for m in (enc, dec):
+            z = m.encode(x64)
+            assert z.dtype == torch.float32 and torch.equal(z, m.encode(x32))
+            assert torch.equal(m.decode(z64), m.decode(z64.float()))
+            assert m(x64).dtype == torch.float32
+        assert torch.equal(enc.training_loss(x64, x64)["position_mse"], enc.training_loss(x32, x32)["position_mse"])
+    for m in (enc, dec):
+        with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+            m.encode(x32.numpy())
+        with pytest.raises(TypeError, match="z must be a torch.Tensor"):
+            m.decode(z64.numpy())
+        with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+            m.encode(x32.to(torch.int64))
+

@@ -82,12 +82,13 @@ def test_train_leaves_global_state_as_it_found_it():
 
 
 # ----------------------------------------------------------------------- resume
+@pytest.mark.parametrize("extra", [{}, {"keep_best_every": 5, "batching": "random"}], ids=["last", "best"])
 @pytest.mark.parametrize("data", [DATA, _sampler], ids=["array", "sampler"])
-def test_resume_reproduces_an_uninterrupted_run(tmp_path, data):
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, data, extra):
     # 13 batches of 16 from 180 training images: epochs roll over mid-run, so the permutation
-    # state must survive the checkpoint too.
+    # state must survive the checkpoint too; with keep-best, so must the snapshot.
     cfg = _cfg(steps=20, eval_every=3, regularisers=(("denoise", 1.0),), noise_std=0.05, lr_schedule="cosine",
-               val_size=16, checkpoint_every=7)
+               val_size=16, checkpoint_every=7, **extra)
     full = DiskAE(TINY, seed=2)
     h_full = train(full, data, cfg.replace(checkpoint_dir=str(tmp_path / "full")))
 
@@ -145,11 +146,97 @@ def test_resume_without_checkpoint_starts_afresh_and_checks_config(tmp_path):
         (dict(resume=True), "checkpoint_dir"),
         (dict(min_lr_ratio=2.0), "min_lr_ratio"),
         (dict(grad_clip=0.0), "grad_clip"),
+        (dict(regularisers=("latent_l2", 1.0)), r"regularisers must be \(name, weight\) pairs"),
+        (dict(batching="sobol"), "batching"),
+        (dict(keep_best_every=-1), "keep_best_every"),
     ],
 )
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _cfg(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(regularisers=None), "regularisers must be a tuple"),
+    (dict(betas=None), "betas must be a tuple"),
+    (dict(betas=0.9), "betas must be a tuple"),
+    (dict(checkpoint_dir=123), "checkpoint_dir must be a path"),
+    (dict(keep_best_every=2.0), "keep_best_every"),
+])
+def test_bad_config_types_are_named_before_conversion(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        _cfg(**kwargs)
+
+
+def _flushes() -> bool:
+    return (torch.tensor([2.2250738585072014e-308], dtype=torch.float64) / 4.0).item() == 0.0
+
+
+@pytest.mark.parametrize("caller", [True, False])
+@pytest.mark.parametrize("flush", [True, False])
+def test_flush_denormal_is_restored_to_the_callers_setting(caller, flush):
+    prev = _flushes()
+    torch.set_flush_denormal(caller)
+    try:
+        train(DiskAE(TINY), DATA, _cfg(steps=2, flush_denormal=flush))
+        assert _flushes() is caller
+    finally:
+        torch.set_flush_denormal(prev)
+
+
+def _recording(cls):
+    class Recording(cls):
+        seen: list
+
+        def training_loss(self, x_in, x_target):
+            self.seen.append(x_in.detach().clone())
+            return {"mse": torch.mean((self(x_in) - x_target) ** 2)}
+
+    return Recording
+
+
+def test_random_batching_is_the_head_of_a_fresh_shuffle_each_step():
+    # The documented streams: SeedSequence(seed).spawn(4)[1] orders the batches; with val_data
+    # given, the training set is the whole array in order.
+    model = _recording(DiskAE)(TINY)
+    model.seen = []
+    cfg = _cfg(steps=15, batching="random")
+    train(model, DATA, cfg, val_data=DATA[:8])
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(4)[1])
+    for step, x in enumerate(model.seen):
+        want = DATA[rng.permutation(len(DATA))[:cfg.batch_size]]
+        np.testing.assert_array_equal(x[:, 0].numpy(), want, err_msg=f"step {step}")
+    # An epoch of "epoch" batching never repeats an image; 12 fresh shuffles of 200 do.
+    model.seen = []
+    train(model, DATA, cfg.replace(steps=12, batching="epoch"), val_data=DATA[:8])
+    flat = torch.cat(model.seen).reshape(12 * cfg.batch_size, -1)
+    assert len(torch.unique(flat, dim=0)) == len(flat)
+
+
+def test_keep_best_puts_back_the_weights_of_the_lowest_checked_batch_loss():
+    snaps = []
+
+    def watch(step_done, model, terms):
+        snaps.append((sum(terms.values()), {k: v.clone() for k, v in model.state_dict().items()}))
+
+    model = DiskAE(TINY, seed=4)
+    h = train(model, DATA, _cfg(steps=23, lr=3e-2, keep_best_every=5), callback=watch)
+    checked = list(range(0, 23, 5))  # 0-based steps 0, 5, 10, 15, 20
+    i = min(checked, key=lambda j: snaps[j][0])
+    assert h.best_step == i + 1 and h.best_loss == pytest.approx(snaps[i][0], rel=1e-6)
+    state = model.state_dict()
+    assert all(torch.equal(state[k], snaps[i][1][k]) for k in state)
+    last = DiskAE(TINY, seed=4)
+    plain = train(last, DATA, _cfg(steps=23, lr=3e-2))
+    assert plain.best_step is None and plain.best_loss is None
+    assert _same_weights(last, _loaded(TINY, snaps[-1][1]))  # same run, last weights kept
+    assert not _same_weights(model, last)  # so the test tells the kept weights from the last
+
+
+def _loaded(config, state):
+    m = DiskAE(config)
+    m.load_state_dict(state)
+    return m
 
 
 def test_prefetch_auto_only_when_a_core_is_left_free():
@@ -180,6 +267,10 @@ def test_bad_arguments_raise_before_any_step():
         bad = DATA.copy()
         bad[0, 0, 0] = np.nan
         train(model, bad, _cfg(), callback=cb)
+    with pytest.raises(ValueError, match="val_data must hold at least one image"):
+        train(model, DATA, _cfg(), val_data=DATA[:0], callback=cb)
+    with pytest.raises(ValueError, match="data must hold at least one image"):
+        train(model, DATA[:0], _cfg(), callback=cb)
     with pytest.raises(TypeError, match="config"):
         train(model, DATA, {"steps": 3})
     with pytest.raises(TypeError, match="encode"):

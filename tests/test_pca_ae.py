@@ -1,21 +1,26 @@
-"""Tests of the PCA-like autoencoder (nets.pca_ae) and its baselines (nets.plain_ae, nets.vae):
-hand-computed covariance losses, freezing of earlier stages (weights and BatchNorm
-statistics), the shift-free BatchNorm, ordering of the stages, the initialisation actually
-applied, and a linear toy set whose principal patterns the PCA-AE must recover in order."""
+"""Tests of the PCA-like autoencoder (nets.pca_ae), its baselines (nets.plain_ae, nets.vae)
+and their shared architecture (nets.conv_ae): hand-computed covariance losses, freezing of
+earlier stages (weights and BatchNorm statistics), the shift-free BatchNorm, ordering of the
+stages, the initialisation actually applied, parameter counts, argument checks and input
+dtypes. The tests that need the validation package are in test_validation_pca_family.py."""
 
+import ast
+import dataclasses
 import math
+import pathlib
 
 import numpy as np
 import pytest
 import scipy.stats
 import torch
 
+from nets import conv_ae
+from nets.conv_ae import ConvAEConfig, n_decoder_parameters, n_encoder_parameters
 from nets.pca_ae import (PCAAE, TRUNC_STD, AllConvDecoder, AllConvEncoder, PCAAEConfig, covariance_loss, make_decoder,
                          make_encoder, train_pca_ae)
 from nets.plain_ae import PlainAE
 from nets.train import TrainConfig, train
 from nets.vae import BetaVAE, VAEConfig, gaussian_kl
-from validation import metrics as M
 
 ATOL_F32 = 1e-6  # float32 sums of a few dozen O(1) numbers
 SMALL = PCAAEConfig(size=16, n_stages=3, widths=(4, 8))
@@ -183,7 +188,7 @@ def test_output_layer_starts_at_zero():
     cfg = PCAAEConfig(size=32, n_stages=2, output="linear")
     m = PCAAE(cfg, seed=0)
     m.add_stage()
-    for model in (m, PlainAE(cfg, seed=0), BetaVAE(VAEConfig(arch=cfg), seed=0)):
+    for model in (m, PlainAE(cfg, seed=0), BetaVAE(VAEConfig.of(cfg), seed=0)):
         assert torch.equal(model(x), torch.zeros_like(x)), type(model).__name__
     m = PCAAE(cfg.replace(output="sigmoid"), seed=0)
     m.add_stage()
@@ -214,7 +219,7 @@ def test_baselines_have_pca_ae_capacity():
     plain = PlainAE(cfg, seed=0)
     assert _n_params(plain.encoders) == _n_params(pca.encoders)
     assert _n_params([plain.decoder]) == _n_params([pca.decoders[-1]])
-    vae = BetaVAE(VAEConfig(arch=cfg), seed=0)
+    vae = BetaVAE(VAEConfig.of(cfg), seed=0)
     head_in = vae.encoders[0].linear.in_features
     # each VAE head outputs (mu, logvar): one extra linear output (+ bias) per component
     assert _n_params(vae.encoders) == _n_params(pca.encoders) + 3 * (head_in + 1)
@@ -234,7 +239,7 @@ def test_gaussian_kl_matches_torch_distributions():
 
 
 def test_vae_encode_is_the_mean_and_loss_terms():
-    vae = BetaVAE(VAEConfig(arch=SMALL, beta=2.0), seed=0)
+    vae = BetaVAE(VAEConfig.of(SMALL, beta=2.0), seed=0)
     x = torch.from_numpy(_images(8))
     mu, logvar = vae.encode_stats(x)
     assert torch.equal(vae.encode(x), mu) and torch.equal(vae.encode(x), mu)
@@ -243,38 +248,6 @@ def test_vae_encode_is_the_mean_and_loss_terms():
     torch.testing.assert_close(terms["kl"], 2.0 * gaussian_kl(mu, logvar).mean())
     with pytest.raises(ValueError, match="beta"):
         VAEConfig(beta=-1.0)
-
-
-# --------------------------------------------------------------------------------------------
-# the linear toy set: the PCA-AE recovers the patterns in order of variance
-
-
-def test_linear_toy_recovers_pattern_order():
-    rng = np.random.default_rng(0)
-    s, k = 16, 3
-    patterns = np.linalg.qr(rng.normal(size=(s * s, k)))[0].T.reshape(k, s, s) * 4.0
-    sigma = np.array([1.0, 0.5, 0.25])  # decreasing variance: the order to recover
-
-    def make(n, seed):
-        a = np.random.default_rng(seed).normal(size=(n, k)) * sigma
-        return np.einsum("nk,kij->nij", a, patterns).astype(np.float32), a
-
-    x, _ = make(4096, 1)
-    xt, at = make(1000, 2)
-    cfg = PCAAEConfig(size=s, n_stages=k, output="linear", widths=(8, 16))
-    model, hist = train_pca_ae(cfg, x, _quick(steps=250, batch_size=64, lr=3e-3, val_fraction=0.1), seed=0)
-    assert len(hist) == k
-    with torch.no_grad():
-        z = model.encode(torch.from_numpy(xt)).numpy()
-    _, table = M.abs_correlation_table(z, {f"a{i}": at[:, i] for i in range(k)})
-    # component i must follow coefficient i (diagonal), nothing else (off-diagonal)
-    diag, off = np.diag(table), table[~np.eye(k, dtype=bool)]
-    assert diag.min() > 0.9, f"|corr(z_i, a_i)| = {diag.round(3)}\n{table.round(3)}"
-    assert off.max() < 0.2, f"off-target |corr| = {off.max():.3f}\n{table.round(3)}"
-    with torch.no_grad():
-        errs = [float(torch.mean((model.reconstruct(torch.from_numpy(xt), i + 1)[:, 0] - torch.from_numpy(xt)) ** 2))
-                for i in range(k)]
-    assert errs[0] > errs[1] > errs[2] * 0.9, f"reconstruction error per stage not decreasing: {errs}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,7 +314,7 @@ def test_uneven_packets():
     # stage 2 adds a packet of two: pairs (0,1), (0,2) and (1,2) inside the packet
     assert terms["cov"].item() == pytest.approx(covariance_loss(z.detach(), 2).item(), rel=1e-6)
     assert PlainAE(cfg).encode(x).shape == (8, 3)
-    assert BetaVAE(VAEConfig(arch=cfg)).encode(x).shape == (8, 3)
+    assert BetaVAE(VAEConfig.of(cfg)).encode(x).shape == (8, 3)
     with pytest.raises(ValueError, match="packet tuple"):
         PCAAEConfig(n_stages=3, packet=(1, 2))
 
@@ -361,42 +334,6 @@ def test_branching_from_a_trained_first_stage():
         train_pca_ae(SMALL.replace(n_stages=2, widths=(8, 8)), data, _quick(steps=1), start=one)
     with pytest.raises(TypeError, match="start"):
         train_pca_ae(SMALL, data, _quick(steps=1), start="model")
-
-
-# --------------------------------------------------------------------------------------------
-# the experiments' command line and output contract
-
-
-def test_experiment_cli_parsing():
-    from validation import pca_ae_grey_disks as G
-    from validation._experiment import parse_cli
-
-    cfg = parse_cli(G.Config, ["--quick", "--steps", "7", "--lam_strong", "3", "--seed", "2"], "")
-    assert (cfg.steps, cfg.lam_strong, cfg.seed) == (7, 3.0, 2)
-    assert cfg.n_train == G.Config.quick().n_train
-    with pytest.raises(SystemExit):
-        parse_cli(G.Config, ["--steps", "many"], "")
-    with pytest.raises(ValueError, match="grey"):
-        G.Config(grey_min=0.9, grey_max=0.1)
-
-
-@pytest.mark.slow
-def test_experiment_outputs_are_complete_and_reproducible(tmp_path):
-    import json
-
-    from validation import pca_ae_grey_disks as G
-
-    cfg = G.Config(n_train=256, n_test=128, steps=3, batch_size=32, out=str(tmp_path / "a"))
-    r1 = G.main(cfg)
-    r2 = G.main(G.Config(**{**cfg.__dict__, "out": str(tmp_path / "b")}))
-    for name in ("config.json", "metrics.json", "weights.pt", "navigation.png", "latent_scatter.png"):
-        assert (tmp_path / "a" / name).is_file(), name
-    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert set(on_disk) == set(r1.metrics)
-    assert all(v is None or isinstance(v, (int, float)) for v in on_disk.values())
-    assert json.loads((tmp_path / "a" / "config.json").read_text())["steps"] == 3
-    same = {k: v for k, v in r1.metrics.items() if not k.startswith("seconds.")}
-    assert same == {k: v for k, v in r2.metrics.items() if not k.startswith("seconds.")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,7 +411,7 @@ def test_allconv_layout_matches_the_notebook():
         assert float(m(x).min()) >= 0.0 and float(m(x).max()) <= 1.0
     # baselines: a packet's encoder funnels from 32 p channels; the VAE's outputs 2 p
     assert [c.out_channels for c in PlainAE(cfg.replace(packet=(1, 2), n_stages=2)).encoders[1].convs][0] == 64
-    vae = BetaVAE(VAEConfig(arch=cfg), seed=0)
+    vae = BetaVAE(VAEConfig.of(cfg), seed=0)
     assert vae.encoders[0].convs[-1].out_channels == 2
     with pytest.raises(ValueError, match="widths"):
         PCAAEConfig(arch="allconv", widths=(8, 16, 32, 32))
@@ -509,3 +446,171 @@ def test_allconv_init_reaches_transposed_convs_and_freezing_holds():
     assert "cov" in hist.terms
     for k, v in m.encoders[0].state_dict().items():
         assert torch.equal(v, before[k]), f"stage-1 encoder entry {k} changed during stage 2"
+
+
+# --------------------------------------------------------------------------------------------
+# the shared architecture (nets.conv_ae) and the names nets.pca_ae re-exports
+
+
+def test_pca_ae_reexports_the_shared_architecture():
+    import nets.pca_ae as P
+
+    for name in ("ConvEncoder", "ConvDecoder", "AllConvEncoder", "AllConvDecoder", "make_encoder", "make_decoder",
+                 "init_weights", "reconstruction_loss", "INITS", "OUTPUTS", "RECON_LOSSES", "ARCHS", "TRUNC_STD",
+                 "ConvAEConfig"):
+        assert getattr(P, name) is getattr(conv_ae, name), name
+        assert name in P.__all__, name
+    assert issubclass(PCAAEConfig, ConvAEConfig) and issubclass(VAEConfig, ConvAEConfig)
+    arch_fields = {f.name for f in dataclasses.fields(ConvAEConfig)}
+    assert {f.name for f in dataclasses.fields(PCAAEConfig)} - arch_fields == {"lam_cov"}
+    assert {f.name for f in dataclasses.fields(VAEConfig)} - arch_fields == {"beta"}
+
+
+def test_baselines_do_not_import_the_pca_ae_module():
+    for mod in ("plain_ae", "vae", "conv_ae"):
+        tree = ast.parse(pathlib.Path(conv_ae.__file__).with_name(f"{mod}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not any(m.endswith("pca_ae") for m in imported), (mod, imported)
+
+
+def test_arch_is_the_layout_name_everywhere():
+    # a VAEConfig's arch is the layout string, as in every ConvAEConfig
+    vae_cfg = VAEConfig(size=16, n_stages=2, arch="allconv", output="sigmoid", beta=2.0)
+    assert vae_cfg.arch == "allconv" and vae_cfg.packets == (1, 1)
+    # the architecture passed whole goes through VAEConfig.of; arch itself is only the layout
+    cfg = PCAAEConfig(size=16, n_stages=2, packet=(1, 2), widths=(4, 8), lam_cov=3.0)
+    a = VAEConfig.of(cfg, beta=2.0)
+    assert a.arch == "subpixel" and a.packets == (1, 2) and a.widths == (4, 8) and a.beta == 2.0
+    for name in ("arch", "size", "widths", "packet"):
+        assert getattr(a, name) == getattr(cfg, name)
+    x = torch.from_numpy(_images(4))
+    b = VAEConfig(size=16, n_stages=2, packet=(1, 2), widths=(4, 8), beta=2.0)
+    assert a == b and torch.equal(BetaVAE(a, seed=1).encode(x), BetaVAE(b, seed=1).encode(x))
+    with pytest.raises((ValueError, TypeError), match="arch"):
+        VAEConfig(arch=cfg)  # a config is not a layout name
+    with pytest.raises(ValueError, match="arch"):
+        VAEConfig(arch="resnet")
+    with pytest.raises(TypeError, match="config"):
+        VAEConfig.of("subpixel")
+    with pytest.raises(ValueError, match="beta"):
+        VAEConfig(beta=math.inf)
+    with pytest.raises(TypeError):
+        PCAAEConfig(16)  # keyword arguments only: lam_cov now follows the architecture fields
+
+
+def test_plain_ae_takes_the_shared_config():
+    cfg = ConvAEConfig(size=16, n_stages=2, widths=(4, 8))
+    x = torch.from_numpy(_images(4))
+    same = PlainAE(PCAAEConfig(size=16, n_stages=2, widths=(4, 8), lam_cov=5.0), seed=2)
+    assert torch.equal(PlainAE(cfg, seed=2).encode(x), same.encode(x))
+    with pytest.raises(TypeError, match="config"):
+        PlainAE(VAEConfig)
+    with pytest.raises(TypeError, match="config"):
+        PCAAE(cfg)  # a PCAAE needs lam_cov: a PCAAEConfig
+
+
+@pytest.mark.parametrize("arch", ["subpixel", "allconv"])
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_parameter_counts_match_the_built_blocks(arch, dim):
+    cfg = ConvAEConfig(size=32, n_stages=1, arch=arch, output="sigmoid")
+    assert n_encoder_parameters(cfg, dim) == sum(p.numel() for p in make_encoder(cfg, dim, zero_mean=True).parameters())
+    assert n_decoder_parameters(cfg, dim) == sum(p.numel() for p in make_decoder(cfg, dim).parameters())
+
+
+@pytest.mark.parametrize("build", [
+    lambda cfg, seed: PCAAE(cfg, seed=seed),
+    lambda cfg, seed: PlainAE(cfg, seed=seed),
+    lambda cfg, seed: BetaVAE(VAEConfig.of(cfg), seed=seed),
+])
+def test_seed_is_checked_by_every_model(build):
+    for bad, err in ((2**64, ValueError), (2**63, ValueError), (-1, ValueError), (True, TypeError),
+                     (1.0, TypeError), ("0", TypeError)):
+        with pytest.raises(err, match="seed"):
+            build(SMALL, bad)
+
+
+def test_pca_ae_seed_leaves_room_for_the_stage_seeds():
+    top = (2**63 - 1 - SMALL.n_stages) // 1000
+    m = PCAAE(SMALL, seed=top)
+    for _ in range(SMALL.n_stages):
+        m.add_stage()  # seeds top * 1000 + k, all <= 2**63 - 1
+    with pytest.raises(ValueError, match=r"seed must be <= .*seed \* 1000 \+ k"):
+        PCAAE(SMALL, seed=top + 1)
+    PlainAE(SMALL, seed=2**63 - 1)  # one seed only: the whole range
+
+
+@pytest.mark.parametrize("build", [
+    lambda cfg: PCAAE(cfg),
+    lambda cfg: PlainAE(cfg),
+    lambda cfg: BetaVAE(VAEConfig.of(cfg)),
+])
+def test_huge_widths_are_refused_before_allocating(build):
+    cfg = PCAAEConfig(size=16, n_stages=2, widths=(2**40, 8))
+    with pytest.raises(ValueError, match=r"config \(size, widths, packet, n_stages\).*bytes.*memory budget"):
+        build(cfg)
+
+
+def test_float64_inputs_are_cast_to_the_model_dtype():
+    x32 = torch.from_numpy(_images(6))
+    x64 = x32.double()
+    pca = PCAAE(SMALL, seed=0)
+    pca.add_stage()
+    pca.add_stage()
+    for m in (pca, PlainAE(SMALL, seed=0), BetaVAE(VAEConfig.of(SMALL), seed=0)):
+        m.eval()
+        with torch.no_grad():
+            z = m.encode(x64)
+            assert z.dtype == torch.float32 and torch.equal(z, m.encode(x32)), type(m).__name__
+            assert torch.equal(m.decode(z.double()), m.decode(z))
+            assert torch.equal(m(x64), m(x32))
+            torch.manual_seed(0)
+            a = m.training_loss(x64, x64)
+            torch.manual_seed(0)
+            b = m.training_loss(x32, x32)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+            m.encode(x32.numpy())
+        with pytest.raises(TypeError, match="z must be a torch.Tensor"):
+            m.decode(z.numpy())
+        with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+            m.encode(x32.to(torch.int64))
+        with pytest.raises(TypeError, match="x_target"):
+            m.training_loss(x32, x32.numpy())
+
+
+def test_a_converted_pca_ae_builds_its_next_stage_in_its_dtype():
+    m = PCAAE(SMALL, seed=0)
+    m.add_stage()
+    m.double()
+    m.add_stage()
+    assert {p.dtype for p in m.parameters()} == {torch.float64}
+    assert m.encode(torch.from_numpy(_images(4))).dtype == torch.float64
+
+
+def test_shared_config_checks_name_the_field():
+    for kwargs, err, match in [
+        (dict(size=16.0), TypeError, "size"),
+        (dict(n_stages=0), ValueError, "n_stages"),
+        (dict(n_stages=2, packet=(1, 0)), ValueError, r"packet\[1\]"),
+        (dict(packet=1.5), TypeError, "packet"),
+        (dict(size=16, widths=(4, True)), ValueError, "widths"),
+        (dict(leaky_slope=math.nan), ValueError, "leaky_slope"),
+        (dict(leaky_slope=1.0), ValueError, "leaky_slope"),
+        (dict(bn_momentum=0.0), ValueError, "bn_momentum"),
+        (dict(init="xavier"), ValueError, "init"),
+        (dict(lam_cov=math.inf), ValueError, "lam_cov"),
+        (dict(lam_cov="1"), TypeError, "lam_cov"),
+    ]:
+        with pytest.raises(err, match=match):
+            PCAAEConfig(**kwargs)
+    cfg = PCAAEConfig(n_stages=np.int64(2), packet=[1, 2], leaky_slope=0)
+    assert type(cfg.n_stages) is int and cfg.packet == (1, 2) and type(cfg.leaky_slope) is float
+    with pytest.raises(TypeError, match="n_new"):
+        covariance_loss(torch.zeros(4, 2), 1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        conv_ae.reconstruction_loss(torch.zeros(2, 1, 4, 4), torch.zeros(2, 4, 4), "mse")
+    with pytest.raises(TypeError, match="stage"):
+        m = PCAAE(SMALL)
+        m.add_stage()
+        m.reconstruct(torch.zeros(2, 16, 16), 1.0)
+

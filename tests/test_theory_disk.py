@@ -7,12 +7,15 @@ scipy.stats.ncx2.cdf as in DESIGN.md), numpy eigh / SVD of explicitly built matr
 
 import mpmath as mp
 import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
 import pytest
 import scipy.integrate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import ncx2
 
+import geoshape  # noqa: F401  (plain import: a broken geoshape fails these tests, never skips them)
 import theory
 
 mp.mp.dps = 30
@@ -28,8 +31,10 @@ ATOL_AIRY = 1e-13
 RTOL_SHOOT = 1e-9
 # Central second difference with step h = 1e-3 R: error ~ h^2 f''''/12 ~ 6e-6 (k R units).
 FD_REL = 1e-5
-# The issue's requirement at n_points = 2000, R = 31.5.
-MAX_DIFF_2000 = 2e-3
+# energy_minimiser against airy_profile at n_points = 2000, R = 31.5 (the default R of
+# energy_convergence_table): the P1 error there is 7.2e-8 (measured, all three methods);
+# the bound sits 2x above it, so a loss of the method's second order shows.
+MAX_DIFF_2000 = 1.5e-7
 # The three solvers of the same discrete problem agree to their stopping tolerance.
 ATOL_SOLVERS = 1e-8
 # The observed order of the P1 Ritz solution in the max norm is 2.
@@ -174,8 +179,6 @@ def test_energy_minimiser_n2000_matches_airy():
     assert f[0] == 1.0 and f[-1] == 0.0
     diff = np.abs(f - theory.airy_profile(rho, R))
     assert diff.max() < MAX_DIFF_2000, f"max |f - airy| = {diff.max():.3e} at rho = {rho[diff.argmax()]:.3f}"
-    # and much better than required: the P1 error at h = 0.0158 is ~ 7e-8
-    assert diff.max() < 1e-6
 
 
 def test_three_solvers_agree():
@@ -255,6 +258,20 @@ def test_pixel_grid_profile_against_dense_eigh_and_sampled_disks():
     assert np.linalg.norm(P0 - G) < 2e-3
 
 
+def test_pixel_grid_profile_structured_solver_against_all_pixel_matrix():
+    # size 80 has 603 distinct distances: past 600 the optimum comes from the matrix-free
+    # product (two cumulative sums) instead of the dense distance matrix. The reference is
+    # the dense 6400 x 6400 matrix over all pixels.
+    size, R = 80, 37.0
+    c = (size - 1) / 2
+    i, j = np.indices((size, size))
+    d = np.hypot(j - c, i - c).ravel()
+    M = np.maximum(R - np.maximum(d[:, None], d[None, :]), 0.0)
+    ref = scipy.sparse.linalg.eigsh(M, k=1, which="LA", tol=0)[1][:, 0]  # Lanczos on the dense matrix
+    ref *= np.sign(ref.sum())
+    np.testing.assert_allclose(theory.pixel_grid_profile(size, R).ravel(), ref, atol=1e-12)
+
+
 def test_radial_profile_is_lossless_on_radial_images():
     size, R = 32, 16.0
     c = (size - 1) / 2
@@ -315,9 +332,6 @@ def test_two_ray_floor():
 
 
 def test_discrete_vs_airy_report():
-    geoshape = pytest.importorskip("geoshape")
-    if not hasattr(geoshape, "disks"):
-        pytest.skip("geoshape.disks not available yet")
     rep = theory.discrete_vs_airy(32, n_radii=256, grid_sizes=(16, 32))
     print(rep)
     # the grid alone is almost nothing: the pixel-counting measure is a good quadrature of s ds
@@ -338,7 +352,19 @@ def test_discrete_vs_airy_report():
 
 # --------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("call, match", [
-    (lambda: theory.airy_k(0.0), "R must be finite and > 0"),
+    (lambda: theory.airy_k(0.0), r"R must be finite and in \[1e-06, 1e\+06\]"),
+    # k = (x0 / R)^3 overflowed here; the radius range is enforced instead.
+    (lambda: theory.airy_k(1e-110), r"R must be finite and in \[1e-06"),
+    (lambda: theory.max_energy(1e110), r"R must be finite and in \[1e-06"),
+    (lambda: theory.airy_k_shooting(1e-300), r"R must be finite and in \[1e-06"),
+    (lambda: theory.energy_minimiser(1e300, 51), r"R must be finite and in \[1e-06"),
+    (lambda: theory.energy_convergence_table(n_points=(51, 51)), "strictly increasing"),
+    (lambda: theory.pixel_grid_profile(2**15), "memory budget"),
+    (lambda: theory.airy_image(2**15), "memory budget"),
+    (lambda: theory.radial_blur(np.ones_like, 32.0, [1.0], 1e-300), "memory budget"),
+    (lambda: theory.discrete_vs_airy(1024, n_radii=2**12), "memory budget"),
+    (lambda: theory.two_ray_floor(np.ones((4, 2, 2)), n_random=2**20), "n_random"),
+    (lambda: theory.two_ray_fit(np.ones((4, 2, 2)), rng=-1), "rng"),
     (lambda: theory.airy_k(-1.0), "R must be"),
     (lambda: theory.airy_k(float("nan")), "R must be"),
     (lambda: theory.airy_profile([1.0, np.nan], 5.0), "rho must be finite"),
@@ -365,11 +391,20 @@ def test_discrete_vs_airy_report():
     (lambda: theory.optimal_scale(np.ones(3), np.array([0.0, 1.0, 2.0]), [-1.0]), "r must be >= 0"),
     (lambda: theory.discrete_vs_airy(48), "power of two"),
     (lambda: theory.discrete_vs_airy(32, radii="sobol"), "radii"),
-    (lambda: theory.image_scales(np.ones((2, 3, 3)), np.ones((4, 4))), "profile must have shape"),
+    (lambda: theory.image_scales(np.ones((2, 3, 3)), np.ones((4, 4))), "profile must have the shape of one image"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_bad_input_types_name_the_argument():
+    with pytest.raises(TypeError, match="rng must be"):
+        theory.two_ray_fit(np.ones((4, 2, 2)), rng=1.5)
+    with pytest.raises(TypeError, match="rng must be"):
+        theory.two_ray_fit(np.ones((4, 2, 2)), rng="0")
+    with pytest.raises(TypeError, match="n_points must be a sequence"):
+        theory.energy_convergence_table(n_points=51)
 
 
 def test_bad_input_types():

@@ -81,6 +81,23 @@ def test_table_all_layers_match_matrix_reference():
         np.testing.assert_array_equal(table.layers[l], x)
 
 
+@pytest.mark.parametrize("c", [10**6, -(10**7)])
+def test_table_is_exact_beyond_int64(c):
+    # Homogeneity of degree l in phi: with phi = c (1, 2, 1) every entry of u(l) is c^l times
+    # the (1, 2, 1) table, whose entries are small ints; at n = 64 they pass 2^63 (c = 1e6:
+    # delta_0 gives 64e36), where int64 arithmetic used to wrap to negative numbers.
+    n = 64
+    base = theory.position_layer_table(n)
+    big = theory.position_layer_table(n, phi=(c, 2 * c, c))
+    assert max(abs(int(v)) for v in big.layers[-1][:, 0]) >= 2**63
+    for l in range(len(base.layers)):
+        want = [[c**l * int(v) for v in row] for row in base.layers[l].tolist()]
+        assert [[int(v) for v in row] for row in big.layers[l].tolist()] == want, f"layer {l}"
+    # The float encoder agrees to its own rounding.
+    enc = theory.position_encode(np.eye(n), phi=(c, 2 * c, c))
+    assert np.allclose(enc, [float(v) for v in big.layers[-1][:, 0]], rtol=1e-12, atol=0)
+
+
 # --------------------------------------------------------------------------- encoder
 @pytest.mark.parametrize("L", range(0, 11))
 def test_every_dirac_gives_i_plus_1(L):
@@ -244,7 +261,7 @@ def test_bad_input_value_error(call, match):
 
 
 def test_bad_input_types():
-    with pytest.raises(TypeError, match="x must be a real numeric"):
+    with pytest.raises(TypeError, match="x must hold real numbers"):
         theory.position_encode(np.array(["a", "b"]))
     with pytest.raises(TypeError, match="n must be an int"):
         theory.position_layer_table(8.0)

@@ -1,38 +1,32 @@
 """theory: the mathematics the nets are held against (scipy/sympy; may import geoshape).
 
-- :mod:`theory.disk` -- the disk variational problem of the talk (eqs. 3-8): Airy closed form,
-  ODE shooting, direct energy minimisation with its convergence table, the optimal scale
-  (eq. 5), and the pixel-grid optimum of blurred disks with its distance to Airy.
+Modules, one job each (lower ones never import higher ones):
+
+- :mod:`theory.airy` -- the optimum of the disk problem, Airy's equation (8): closed form
+  (``x0``, ``k``, profile, derivative), the closed-form optimal scale (eq. 5) and ODE shooting;
+- :mod:`theory.functional` -- the disk functional ``J / Q`` (eqs. 3-7), its maximum, the
+  optimal scale of any profile (eq. 5), the discrete maximiser and its convergence table;
+- :mod:`theory.radial` -- radial functions on the pixel grid: radial average, Gaussian blur
+  of a radial profile, the Airy profile rendered as an image;
+- :mod:`theory.discrete` -- the disk problem on the pixel grid: the discrete optimum of an
+  image set, per-image scales, rank-1 and two-ray floors, the exact pixel-grid optimum;
+- :mod:`theory.report` -- how far the pixel-grid optimum of blurred disks is from Airy, and why;
+- :mod:`theory.disk` -- a façade re-exporting the disk-problem names of the five above;
 - :mod:`theory.position` -- the position encoder (eqs. 9-13, Table 1) and its sympy proof.
+
+Private: ``theory._checks`` (theory's domain checks on :mod:`geoshape.checks`) and
+``theory._p1`` (the exact P1 finite-element integrals behind :mod:`theory.functional`).
+Every public name is importable from ``theory`` itself.
+
+Examples
+--------
+>>> import theory
+>>> print(f"{theory.airy_zero():.6f}", theory.position_encode([0, 0, 1, 0]))
+1.986353 3.0
 """
 
-from theory.disk import (
-    ConvergenceTable,
-    DiscreteAiryReport,
-    TwoRayFit,
-    airy_image,
-    airy_k,
-    airy_k_shooting,
-    airy_profile,
-    airy_profile_derivative,
-    airy_profile_shooting,
-    airy_scale,
-    airy_zero,
-    discrete_vs_airy,
-    disk_profile,
-    energy,
-    energy_convergence_table,
-    energy_minimiser,
-    image_scales,
-    max_energy,
-    optimal_scale,
-    pixel_grid_profile,
-    radial_blur,
-    radial_profile,
-    rank1_floor,
-    two_ray_fit,
-    two_ray_floor,
-)
+from theory import disk
+from theory.disk import *  # noqa: F401,F403  (the disk problem's names: theory.disk.__all__)
 from theory.position import (
     PositionProof,
     PositionTable,
@@ -46,12 +40,7 @@ from theory.position import (
 )
 
 __all__ = [
-    "ConvergenceTable", "DiscreteAiryReport", "TwoRayFit", "airy_image", "airy_k",
-    "airy_k_shooting", "airy_profile", "airy_profile_derivative", "airy_profile_shooting",
-    "airy_scale", "airy_zero", "discrete_vs_airy", "disk_profile", "energy",
-    "energy_convergence_table", "energy_minimiser", "image_scales", "max_energy",
-    "optimal_scale", "pixel_grid_profile", "radial_blur", "radial_profile", "rank1_floor",
-    "two_ray_fit", "two_ray_floor",
+    *disk.__all__,
     "PositionProof", "PositionTable", "ProofStep", "position_encode", "position_encode2d",
     "position_filter_conditions", "position_layer", "position_layer_table",
     "prove_position_encoder",

@@ -15,6 +15,10 @@ output is ``c^L (i + 1)``, and for the continuous Dirac of eq. (13) (linear spli
 :func:`prove_position_encoder` checks the induction of the talk symbolically with sympy
 (symbolic ``L`` and ``k``, the three cases of the talk, c-scaling, continuous extension); it
 takes the filter and the claimed formula as parameters so that a wrong claim visibly fails.
+
+The module is longer than the others (~460 lines) because the numbers and the proof state
+the same layer formula: the proof's KroneckerDelta form of a layer sits beside the array
+form it certifies, so a change to one is read next to the other.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy as sp
+
+from geoshape import checks
 
 __all__ = [
     "position_encode",
@@ -43,31 +49,17 @@ DEFAULT_PHI = (1, 2, 1)
 
 # --------------------------------------------------------------------------- validation
 def _check_phi(phi) -> np.ndarray:
-    try:
-        arr = np.asarray(phi, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"phi must be a sequence of 3 real numbers, got {phi!r}") from exc
+    """The filter as float64 (3,): three finite real taps (a domain check on geoshape.checks).
+
+    A list or tuple of real numbers of any kind is converted tap by tap with ``float``, so
+    sympy numbers (e.g. from :func:`position_filter_conditions`) and fractions work as taps.
+    """
+    if isinstance(phi, (list, tuple)) and all(
+            isinstance(t, numbers.Real) and not isinstance(t, bool) for t in phi):
+        phi = [float(t) for t in phi]
+    arr = checks.real_array(phi, "phi", ndim_max=None)
     if arr.shape != (3,):
         raise ValueError(f"phi must have exactly 3 taps, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"phi must be finite, got {phi!r}")
-    return arr
-
-
-def _check_signal(x, name: str, ndim_min: int) -> np.ndarray:
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - numpy raises many types here
-        raise TypeError(f"{name} must be array-like, got {type(x).__name__}") from exc
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.ndim < ndim_min:
-        raise ValueError(f"{name} must have at least {ndim_min} dimension(s), got shape {arr.shape}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
 
 
@@ -78,6 +70,14 @@ def _log2_exact(n: int, name: str) -> int:
 
 
 # --------------------------------------------------------------------------- numerics
+def _finite_or_raise(out: np.ndarray) -> np.ndarray:
+    """``out``, or ValueError when the layers overflowed float64 (|phi|^L |x| past 1.8e308)."""
+    if not np.all(np.isfinite(out)):
+        raise ValueError("phi, x: the encoding overflows float64 (each layer multiplies the values by up "
+                         "to |phi0| + |phi1| + |phi2|); use smaller taps or inputs")
+    return out
+
+
 def _layer(x: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """One unchecked layer along the last axis (length 2n -> n)."""
     even = x[..., 0::2]
@@ -100,7 +100,7 @@ def position_layer(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
     float64 array (..., n): ``u[m] = phi0 x[2m] + phi1 x[2m+1] + phi2 x[2m+2]`` (``x[2n] = 0``).
     """
     p = _check_phi(phi)
-    arr = _check_signal(x, "x", 1)
+    arr = checks.real_array(x, "x", ndim_max=None, min_ndim=1, allow_bool=True)
     L = _log2_exact(arr.shape[-1], "x (last axis)")
     if L < 1:
         raise ValueError("x (last axis) must have length >= 2 for one layer, got 1")
@@ -128,11 +128,12 @@ def position_encode(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
     array(6.)
     """
     p = _check_phi(phi)
-    arr = _check_signal(x, "x", 1)
+    arr = checks.real_array(x, "x", ndim_max=None, min_ndim=1, allow_bool=True)
     L = _log2_exact(arr.shape[-1], "x (last axis)")
-    for _ in range(L):
-        arr = _layer(arr, p)
-    return arr[..., 0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            arr = _layer(arr, p)
+    return _finite_or_raise(arr[..., 0])
 
 
 def position_encode2d(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
@@ -156,7 +157,7 @@ def position_encode2d(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
     float64 array (..., 2): ``(..., 0)`` the column (x) channel, ``(..., 1)`` the row (y) channel.
     """
     p = _check_phi(phi)
-    arr = _check_signal(x, "x", 2)
+    arr = checks.real_array(x, "x", ndim_max=None, min_ndim=2, allow_bool=True)
     h, w = arr.shape[-2:]
     if h != w:
         raise ValueError(f"x must be square on its last two axes, got {h}x{w}")
@@ -164,14 +165,15 @@ def position_encode2d(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
     psi = np.array([1.0, 1.0, 0.0])
     cx = arr
     cy = arr
-    for _ in range(L):
-        # channel x: phi along columns (last axis), psi along rows
-        cx = _layer(np.swapaxes(_layer(cx, p), -1, -2), psi)
-        cx = np.swapaxes(cx, -1, -2)
-        # channel y: psi along columns, phi along rows
-        cy = _layer(np.swapaxes(_layer(cy, psi), -1, -2), p)
-        cy = np.swapaxes(cy, -1, -2)
-    return np.stack([cx[..., 0, 0], cy[..., 0, 0]], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            # channel x: phi along columns (last axis), psi along rows
+            cx = _layer(np.swapaxes(_layer(cx, p), -1, -2), psi)
+            cx = np.swapaxes(cx, -1, -2)
+            # channel y: psi along columns, phi along rows
+            cy = _layer(np.swapaxes(_layer(cy, psi), -1, -2), p)
+            cy = np.swapaxes(cy, -1, -2)
+    return _finite_or_raise(np.stack([cx[..., 0, 0], cy[..., 0, 0]], axis=-1))
 
 
 # --------------------------------------------------------------------------- Table 1
@@ -179,8 +181,10 @@ def position_encode2d(x, phi: Sequence[float] = DEFAULT_PHI) -> np.ndarray:
 class PositionTable:
     """Intermediate outputs of the encoder for every one-hot of length n (talk, Table 1).
 
-    ``layers[l]`` is an int64 array ``(n, n // 2**l)``: row ``i`` is ``u(l)`` for ``delta_i``
-    (``layers[0]`` is the input, the identity). ``str()`` prints the table in the talk's
+    ``layers[l]`` is an integer array ``(n, n // 2**l)``: row ``i`` is ``u(l)`` for ``delta_i``
+    (``layers[0]`` is the input, the identity). Its dtype is int64 when every entry fits
+    (``(|phi0| + |phi1| + |phi2|)^L < 2^63``), else ``object`` holding Python ints, so every
+    entry is exact whatever the taps. ``str()`` prints the table in the talk's
     column order (the 1 moving from the right end to the left end).
     """
 
@@ -211,22 +215,29 @@ def position_layer_table(n: int = 8, phi: Sequence[int] = DEFAULT_PHI) -> Positi
     Parameters
     ----------
     n : power of two >= 1 (Table 1 of the talk is ``n = 8``), at most 2^12.
-    phi : 3 integer taps, default ``(1, 2, 1)``; arithmetic is exact int64.
+    phi : 3 integer taps, default ``(1, 2, 1)``; arithmetic is exact: int64 while the bound
+        ``(|phi0| + |phi1| + |phi2|)^L`` on every entry fits in it, Python integers beyond.
 
     Returns
     -------
     :class:`PositionTable`.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    n = int(n)
+    n = checks.integer(n, "n")
     if n > 4096:
         raise ValueError(f"n must be at most 4096 (the table has n^2 entries), got {n}")
     L = _log2_exact(n, "n")
-    if len(phi) != 3 or not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in phi):
+    if not isinstance(phi, (tuple, list, np.ndarray)) or len(phi) != 3 or not all(
+            isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in phi):
         raise TypeError(f"phi must be 3 integers for the exact table, got {phi!r}")
-    p = np.array([int(t) for t in phi], dtype=np.int64)
-    x = np.eye(n, dtype=np.int64)
+    taps = [int(t) for t in phi]
+    # No entry exceeds (sum |phi|)^L in magnitude: int64 is exact below 2^63, else Python ints.
+    exact_int64 = sum(abs(t) for t in taps) ** L < 2**63
+    dtype = np.int64 if exact_int64 else object
+    if not exact_int64:
+        # An object array costs a pointer plus a Python int (>= 28 bytes) per entry.
+        checks.budget(2 * n * n * 40, "n, phi", "the exact table in Python integers")
+    p = np.array(taps, dtype=dtype)
+    x = np.eye(n, dtype=np.int64).astype(dtype)
     layers = [x]
     for _ in range(L):
         x = _layer(x, p)

@@ -1,1 +1,59 @@
-"""placeholder"""
+"""Each claim of the talk as an experiment: ``python -m validation.NAME``.
+
+Experiments (one module each, in the talk's order; ``python -m validation.report`` runs them
+all and writes ``REPORT.md``):
+
+=================== ===========================================================================
+module              claim tested
+=================== ===========================================================================
+disk_vs_airy        the bias-free disk AE's decoder profile is Airy's function (eqs. 1-8);
+                    the project's main job
+disk_encoder        the encoder is an averaging filter: the code follows the disk's area
+bias_ablation       with and without biases: the rank-1 floor h(r) f and what biases add
+interpolation       trained without radii 11-18, does the AE interpolate; the three latent
+                    regularisations (slides 21-26)
+official_model      the authors' own Keras layout (1,116 parameters), their data and training,
+                    or their published HDF5 weights (``--weights``), analysed with our measures
+position_encoder    filtering by [1, 2, 1] and subsampling gives the position (eqs. 9-12, Table 1)
+position_decoder    decoding a position into a continuous Dirac (eq. 13)
+pca_ae_ellipses     the PCA-like AE orders and decorrelates its components (eqs. 14-17) against a
+                    plain AE and beta-VAEs
+pca_ae_grey_disks   the PCA-AE's failure case: radius and grey level
+pca_ae_position     radius and 2-D position: one component a stage against packets
+=================== ===========================================================================
+
+Benchmarks (ratios against a baseline measured in the same run): ``bench_geoshape``,
+``bench_nets``.
+
+The contract every experiment follows
+-------------------------------------
+- ``Config``: a frozen dataclass holding every setting, validated on construction
+  (``ValueError`` / ``TypeError`` naming the field); ``Config.quick()`` is the CI-sized run
+  (well under a minute on 2 cores); ``seed`` seeds everything random.
+- ``main(config) -> Result``: trains, compares with theory, writes the outputs, returns the
+  config, the flat metrics, the printed table and the training histories.
+- ``cli(argv)``: ``python -m validation.NAME [--quick] [--seed S] [--out DIR] [--FIELD value]``;
+  every ``Config`` field is an option (:func:`validation._experiment.parse_cli`).
+- The same seed gives the same ``metrics.json`` (timing keys excepted); no experiment imports
+  another: shared work lives in the private modules below.
+
+Layout of ``results/NAME/`` (``--out``; ``results/NAME_quick`` for ``--quick``)
+---------------------------------------------------------------------------
+- ``config.json``: the ``Config`` as run;
+- ``metrics.json``: flat ``{name: number}`` (NaN written as null), the numbers the table and
+  the README quote;
+- ``weights.pt``: the trained models' state dicts, ``{model name: state_dict}`` (experiments
+  that train);
+- ``*.npz``: the arrays behind every figure, so a figure can be redrawn without training;
+- ``*.png``: the figures.
+Every file is written atomically (temporary file, then rename): an interrupted run never
+leaves a partial file.
+
+Private library modules
+-----------------------
+- :mod:`validation._experiment`: the command line, ``Result``, the table, the output files;
+- :mod:`validation._disk_runs`: centred-disk data and disk-AE trainings, one process per core;
+- :mod:`validation._pca_runs`: PCA-AE and baseline trainings and their measures;
+- :mod:`validation._plots`: figures; :mod:`validation._io`: ``.npz`` and flat metrics;
+- :mod:`validation.metrics` (public): comparisons, the ellipse protocol, MI / MIG / DCI / SAP.
+"""

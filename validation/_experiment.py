@@ -1,7 +1,10 @@
 """What every experiment shares: the command line, the output folder, the printed table.
 
 An experiment module defines a frozen dataclass ``Config`` (with a ``quick()`` classmethod
-for the CI-sized run), ``main(config) -> Result`` and ``cli(argv)``:
+for the CI-sized run), ``main(config) -> Result``, its table and figures, and ``cli(argv)``
+(:func:`run_cli`); the shared machinery lives in the private modules ``_disk_runs`` (disk
+autoencoder trainings), ``_pca_runs`` (PCA-AE trainings and measures), ``_plots`` (figures)
+and ``_io`` (output formats). No experiment imports another.
 
     python -m validation.NAME [--quick] [--seed S] [--out DIR] [--field value ...]
 """
@@ -12,21 +15,13 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from validation._io import atomic_torch_save, atomic_write_json, flat_numbers
+from geoshape.io import atomic_write_json
+from nets.io import atomic_torch_save
+from validation._io import flat_numbers
 
-__all__ = ["Result", "format_table", "parse_cli", "write_outputs", "plt", "save_image_rows"]
-
-
-def plt():
-    """matplotlib.pyplot on the non-interactive Agg backend (figures are only saved)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    return pyplot
+__all__ = ["Result", "format_table", "parse_cli", "write_outputs", "run_cli"]
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -110,25 +105,14 @@ def write_outputs(out: Path, config, metrics: dict, weights: dict | None = None)
                            for k, m in weights.items()}, out / "weights.pt")
 
 
-def save_image_rows(rows, titles, path, suptitle: str, *, dpi: int = 90) -> None:
-    """A grid of grey images in [0, 1]: one row per ``(label, images)`` pair of ``rows``, one
-    column per entry of ``titles``; saved to ``path`` atomically (PNG)."""
-    from validation._io import atomic_savefig
-
-    pyplot = plt()
-    n = len(titles)
-    fig, axes = pyplot.subplots(len(rows), n, figsize=(1.3 * n, 1.4 * len(rows)), squeeze=False)
-    for r, (label, imgs) in enumerate(rows):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.imshow(imgs[c], cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, fontsize=7)
-            if r == 0:
-                ax.set_title(titles[c], fontsize=7)
-    fig.suptitle(suptitle, fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=dpi)
-    pyplot.close(fig)
+def run_cli(config_cls, main: Callable[[Any], Result], argv: Sequence[str] | None, doc: str, files: str,
+            footer: Callable[[Result], str] | None = None) -> Result:
+    """The body of every experiment's ``cli``: the config from ``argv`` (:func:`parse_cli`,
+    described by the first line of ``doc``), ``main``'s run, its table, ``footer(result)`` if
+    given, and the list of ``files`` written."""
+    result = main(parse_cli(config_cls, argv, doc.splitlines()[0]))
+    print(result.table)
+    if footer is not None:
+        print(footer(result))
+    print(f"\nwrote {result.out}/{{{files}}}")
+    return result

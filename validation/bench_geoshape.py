@@ -30,12 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 from scipy import ndimage
 from scipy.stats import ncx2
 
 import geoshape
-from validation._io import atomic_write_json
+from geoshape.io import atomic_write_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _first_call_cost():
 def main(cfg: BenchConfig) -> dict:
     rng = np.random.default_rng(cfg.seed)
     size, sigma = cfg.size, cfg.sigma
-    m: dict[str, float] = {"threads": float(geoshape._kernels.threads())}
+    m: dict[str, float] = {"threads": float(numba.get_num_threads())}
 
     radii, centres = _params(cfg, cfg.n, rng)
     geoshape.disks(radii[:8], centres[:8], size=size, sigma=sigma)  # compile / load cache

@@ -4,7 +4,7 @@
 
 Data: ``geoshape.centred_disks`` (radii U[0, 32), sigma 1, 64x64), drawn per batch; a fixed
 validation set of 512 disks. Model: ``DiskAE`` with biases (widths (8, 8, 16, 16, 32, 32)),
-batch 64, Adam 1e-3 -- the setting of the issue's reference figure (a plain loop reaching
+batch 64, Adam 1e-3 -- the setting of the project's reference figure (a plain loop reaching
 validation MSE 1e-3 per pixel in about 20 s, 1e-4 in 180 s, 34 steps/s, 2 cores).
 
 Rows (each trains for the same wall-clock budget, so time-to-MSE is comparable):
@@ -38,10 +38,7 @@ import torch
 
 from nets import DiskAE, DiskAEConfig, PRESETS, TrainConfig, train
 
-try:  # the project's shared helper; nets carries its own copy for independence
-    from validation._io import atomic_write_json
-except ImportError:  # pragma: no cover
-    from nets._io import atomic_write_json
+from geoshape.io import atomic_write_json
 
 TARGETS = (1e-3, 3e-4, 1e-4)
 VAL_SEED = 12345

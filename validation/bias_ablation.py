@@ -65,9 +65,10 @@ import numpy as np
 
 import geoshape
 import theory
-from validation._experiment import Result, format_table, parse_cli, plt, save_image_rows, write_outputs
-from validation._io import atomic_savefig, atomic_write_bytes
-from validation.disk_encoder import cpu_seconds, disk_spec, load_model, train_runs
+from validation._disk_runs import codes_and_outputs, cpu_seconds, disk_spec, train_models
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot, save_image_rows
 
 __all__ = ["Config", "main", "cli", "parse_run", "floor_given_signs"]
 
@@ -120,7 +121,7 @@ class Config:
     out: str = "results/bias_ablation"
 
     def __post_init__(self):
-        geoshape._validate.check_size(self.size)
+        geoshape.checks.size_pow2(self.size)
         if not (0.0 < self.sigma <= 8.0):
             raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
         if self.bias_steps < 0:
@@ -178,8 +179,6 @@ def floor_given_signs(images: np.ndarray, z: np.ndarray, *, gram: np.ndarray | N
 
 
 def main(config: Config) -> Result:
-    import torch
-
     cfg = config
     t_start = time.perf_counter()
     out = Path(cfg.out)
@@ -192,17 +191,13 @@ def main(config: Config) -> Result:
         specs.append(disk_spec(tag, "bias_free", size=cfg.size, sigma=cfg.sigma, seed=r["seed"],
                                steps=r["steps"], lr=r["lr"], model_changes={"init": r["init"]},
                                train_changes=changes, progress=cfg.progress))
-    trained = train_runs(specs, cfg.parallel)    # the long with-bias run first: one worker
-    models = {t["name"]: load_model(t) for t in trained}
+    trained, models = train_models(specs, cfg.parallel)    # the long with-bias run first: one worker
 
     test = geoshape.centred_disks(cfg.n_test, size=cfg.size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
     imgs = test.images
-    x = torch.from_numpy(imgs)[:, None]
     outputs, codes = {}, {}
-    with torch.no_grad():
-        for name, mod in models.items():
-            codes[name] = mod.encode(x)[:, 0].numpy().astype(np.float64)
-            outputs[name] = mod(x)[:, 0].numpy()
+    for name, mod in models.items():
+        codes[name], outputs[name] = codes_and_outputs(mod, imgs)
     rank1 = theory.rank1_floor(imgs)
     two = theory.two_ray_fit(imgs, rng=cfg.seed)
     per_img = {name: np.mean((y - imgs) ** 2, axis=(1, 2)) for name, y in outputs.items()}
@@ -220,7 +215,7 @@ def main(config: Config) -> Result:
         m[f"floor_given_signs_{tag}"] = fgs
         m[f"over_floor_given_signs_{tag}"] = mse / fgs
         m[f"z_positive_fraction_{tag}"] = float(np.mean(codes[tag] > 0))
-        m[f"train_seconds_{tag}"] = next(t["history"]["seconds"] for t in trained if t["name"] == tag)
+        m[f"train_seconds_{tag}"] = trained[tag]["history"]["seconds"]
     mses = np.array([m[f"mse_bias_free_{t}"] for t in tags])
     best = tags[int(np.argmin(mses))]
     m["mse_bias_free_best"] = float(mses.min())
@@ -233,8 +228,8 @@ def main(config: Config) -> Result:
     m["n_two_signed"] = int(sum(0 < m[f"z_positive_fraction_{t}"] < 1 for t in tags))
     # 0 at the rank-1 floor, 1 at the two-ray floor
     m["best_progress_to_two_ray"] = float((rank1 - mses.min()) / (rank1 - two.mse)) if rank1 > two.mse else 0.0
-    m["train_seconds_bias"] = trained[0]["history"]["seconds"]
-    m["train_cpu_seconds"] = cpu_seconds(trained)
+    m["train_seconds_bias"] = trained["bias"]["history"]["seconds"]
+    m["train_cpu_seconds"] = cpu_seconds(trained.values())
 
     # figures, from saved data
     order = np.argsort(test.factors["radius"])
@@ -256,12 +251,12 @@ def main(config: Config) -> Result:
             "per_img_rank1": np.mean((rank1_out - X) ** 2, axis=1),
             "per_img_two_ray": np.mean((two_out - X) ** 2, axis=1),
             "z_bias_free": codes[best], "z_with_bias": codes["bias"]}
-    atomic_write_bytes(out / "ablation.npz", lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+    save_npz(out / "ablation.npz", data)
     _plot_grid(data, out / "grid.png", best)
     _plot_by_radius(data, out / "mse_by_radius.png", best)
     m["total_seconds"] = time.perf_counter() - t_start
     write_outputs(out, cfg, m, models)
-    return Result(cfg, m, _table(m, tags, best), out, {t["name"]: t["history"] for t in trained})
+    return Result(cfg, m, _table(m, tags, best), out, {name: t["history"] for name, t in trained.items()})
 
 
 def _plot_grid(d, path, best):
@@ -272,12 +267,11 @@ def _plot_grid(d, path, best):
 
 
 def _plot_by_radius(d, path, best, n_bins=32):
-    pyplot = plt()
     r = d["radius"]
     edges = np.linspace(0, r.max() + 1e-9, n_bins + 1)
     idx = np.clip(np.digitize(r, edges) - 1, 0, n_bins - 1)
     mid = 0.5 * (edges[1:] + edges[:-1])
-    fig, ax = pyplot.subplots(figsize=(6.0, 4.0))
+    fig, ax = pyplot().subplots(figsize=(6.0, 4.0))
     for key, label, style in [("per_img_with_bias", "with biases", "C0-"),
                               ("per_img_bias_free", f"bias-free ({best})", "C3-"),
                               ("per_img_rank1", "rank-1 optimum h(r) f", "k--"),
@@ -288,9 +282,7 @@ def _plot_by_radius(d, path, best, n_bins=32):
     ax.set_xlabel("r (pixels)")
     ax.set_ylabel("MSE per pixel")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _table(m: dict, tags, best) -> str:
@@ -304,15 +296,14 @@ def _table(m: dict, tags, best) -> str:
     return format_table(rows, ("net / floor", "MSE", "/ rank-1", "z>0 share"))
 
 
+def _footer(result: Result) -> str:
+    m = result.metrics
+    return (f"\nruns below the rank-1 floor: {m['n_below_rank1']:.0f} of {m['n_bias_free_runs']:.0f}; "
+            f"train CPU {m['train_cpu_seconds']:.0f} s; total {m['total_seconds']:.0f} s")
+
+
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    mm = result.metrics
-    print(f"\nruns below the rank-1 floor: {mm['n_below_rank1']:.0f} of {mm['n_bias_free_runs']:.0f}; "
-          f"train CPU {mm['train_cpu_seconds']:.0f} s; total {mm['total_seconds']:.0f} s")
-    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, ablation.npz, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, ablation.npz, *.png", _footer)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,6 @@ Outputs in ``--out`` (default ``results/disk_encoder``): ``config.json``, ``metr
 ``weights.pt``, ``encoder.npz`` (data of every figure), ``latent_vs_radius.png`` (the talk's
 figure, with the affine-in-area fit), ``latent_vs_pixel_sum.png``, ``encoder_gradient.png``.
 
-This module also holds the runner the size experiments share (``train_runs``): a list of
-picklable specs trained in up to two spawned processes, one torch and one numba thread each
-(on 2 cores, one thread per training is fastest), longest-first as given.
-
 Measured on the 2-core development machine (shared with other jobs), seed 0:
 
 - full run (2 seeds x 2000 steps): 88 s wall (it got both cores), 161 s train CPU.
@@ -44,9 +40,6 @@ like one along the data, where only ``<dz/dx, dx/dr>`` is constrained.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import dataclasses
-import multiprocessing
 import sys
 import time
 from dataclasses import dataclass
@@ -57,107 +50,12 @@ import numpy as np
 
 import geoshape
 from validation import metrics as vm
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
-from validation._io import atomic_savefig, atomic_write_bytes
+from validation._disk_runs import codes_and_outputs, cpu_seconds, grid_specs, max_reversal, train_models
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot
 
-__all__ = ["Config", "main", "cli", "DiskSampler", "train_runs", "disk_spec", "load_model",
-           "max_reversal", "cpu_seconds"]
-
-
-# ----------------------------------------------------------------------------- shared runner
-class DiskSampler:
-    """Sampler for ``nets.train``: fresh centred disks, radius uniform on [0, size/2) minus
-    ``exclude`` (None or (lo, hi)). Picklable, so it travels to worker processes."""
-
-    def __init__(self, size: int, sigma: float, exclude: tuple[float, float] | None = None):
-        self.size, self.sigma = size, sigma
-        self.exclude = None if exclude is None else (float(exclude[0]), float(exclude[1]))
-
-    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return geoshape.centred_disks(n, size=self.size, sigma=self.sigma, exclude=self.exclude,
-                                      rng=rng).images
-
-
-def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, steps: int = 0,
-              lr: float = 0.0, exclude=None, model_changes: dict | None = None,
-              train_changes: dict | None = None, progress: bool = False) -> dict:
-    """A picklable training spec from ``nets.PRESETS[preset]``; ``steps``/``lr`` 0 keep the
-    preset's values (warm-up and evaluation interval are scaled down with short runs)."""
-    import nets
-
-    p = nets.PRESETS[preset]
-    train = dict(p["train"])
-    if steps:
-        train["steps"] = steps
-        train["eval_every"] = max(1, min(train.get("eval_every", 100), steps // 5))
-        train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
-    if lr:
-        train["lr"] = lr
-    train.update(threads=1, seed=seed, progress=progress, val_size=512)
-    train.update(train_changes or {})
-    model = dataclasses.replace(p["model"], size=size, **(model_changes or {}))
-    return {"name": name, "model": dataclasses.asdict(model), "train": train, "size": size,
-            "sigma": sigma, "exclude": exclude, "seed": seed}
-
-
-def _run_one(spec: dict) -> dict:
-    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread)."""
-    import numba
-
-    import nets
-
-    numba.set_num_threads(1)
-    t0, c0 = time.perf_counter(), time.process_time()
-    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
-    hist = nets.train(model, DiskSampler(spec["size"], spec["sigma"], spec["exclude"]),
-                      nets.TrainConfig(**spec["train"]))
-    return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
-            "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
-
-
-def train_runs(specs: Sequence[dict], parallel: bool = True) -> list[dict]:
-    """Train every spec; results in the order of ``specs``. With ``parallel``, two spawned
-    worker processes take the specs in order as they free up (put the longest first)."""
-    if parallel and len(specs) > 1:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-            return list(pool.map(_run_one, specs))
-    return [_run_one(s) for s in specs]
-
-
-def load_model(run: dict):
-    """The trained ``nets.DiskAE`` of a ``train_runs`` result, in eval mode."""
-    import nets
-
-    m = nets.DiskAE(nets.DiskAEConfig(**run["model"]), seed=run["seed"])
-    m.load_state_dict(run["state"])
-    return m.eval()
-
-
-def cpu_seconds(runs: Sequence[dict]) -> float:
-    return float(sum(r["cpu_seconds"] for r in runs))
-
-
-def max_reversal(z, r) -> float:
-    """Largest step of ``z(r)`` against its dominant direction, over ``max z - min z``.
-
-    With ``r`` sorted and s the sign of the net change ``z(r_last) - z(r_first)``, this is
-    ``max_{i<j} s (z_i - z_j)`` clipped at 0, relative to the range of z: 0 for a monotone z,
-    1 when z comes all the way back. ``z``, ``r``: 1-D, equal length >= 2, z not constant.
-    """
-    z = np.asarray(z, dtype=np.float64)
-    r = np.asarray(r, dtype=np.float64)
-    if z.ndim != 1 or r.shape != z.shape or z.size < 2:
-        raise ValueError(f"z and r must be 1-D of equal length >= 2, got {z.shape} and {r.shape}")
-    z = z[np.argsort(r, kind="stable")]
-    span = z.max() - z.min()
-    if span == 0:
-        raise ValueError("z must not be constant")
-    s = 1.0 if z[-1] >= z[0] else -1.0
-    zs = s * z
-    return float(np.max(np.maximum.accumulate(zs) - zs) / span)
+__all__ = ["Config", "main", "cli"]
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -178,7 +76,7 @@ class Config:
     out: str = "results/disk_encoder"
 
     def __post_init__(self):
-        geoshape._validate.check_size(self.size)
+        geoshape.checks.size_pow2(self.size)
         if not (0.0 < self.sigma <= 8.0):
             raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
         if not 1 <= self.n_seeds <= 8:
@@ -221,17 +119,14 @@ def _flatness(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def main(config: Config) -> Result:
     """Run the experiment; see the module docstring. Returns the metrics and the table."""
-    import torch
-
     cfg = config
     t_start = time.perf_counter()
     out = Path(cfg.out)
     R = cfg.r_max
     seeds = [cfg.seed + i for i in range(cfg.n_seeds)]
-    specs = [disk_spec(f"bias_s{s}", "bias", size=cfg.size, sigma=cfg.sigma, seed=s, steps=cfg.steps,
-                       lr=cfg.lr, progress=cfg.progress) for s in seeds]
-    runs = train_runs(specs, cfg.parallel)
-    models = [load_model(r) for r in runs]
+    specs = grid_specs({"bias": {}}, seeds, size=cfg.size, sigma=cfg.sigma, steps=cfg.steps, lr=cfg.lr,
+                       progress=cfg.progress)
+    runs, models = train_models(specs, cfg.parallel)
 
     radii = (np.arange(cfg.n_sweep) + 0.5) * (R / cfg.n_sweep)
     images = geoshape.disks(radii, size=cfg.size, sigma=cfg.sigma)
@@ -243,11 +138,9 @@ def main(config: Config) -> Result:
 
     m: dict[str, float] = {}
     zs, grads = [], []
-    for s, model in zip(seeds, models):
-        with torch.no_grad():
-            x = torch.from_numpy(images)[:, None]
-            z = model.encode(x)[:, 0].numpy().astype(np.float64)
-            y = model(x)[:, 0].numpy()
+    for s in seeds:
+        model = models[f"bias_s{s}"]
+        z, y = codes_and_outputs(model, images)
         g = _encoder_gradient(model, images[pick])
         zs.append(z)
         grads.append(g)
@@ -267,19 +160,19 @@ def main(config: Config) -> Result:
     m["max_reversal"] = float(np.max([m[f"max_reversal_s{s}"] for s in seeds]))
     m["mse"] = float(np.max([m[f"mse_s{s}"] for s in seeds]))
     m["r2_pixel_sum_vs_area"] = vm.r_squared(radii ** 2, pix_sum)   # the blur/border effect alone
-    m["train_seconds"] = max(r["history"]["seconds"] for r in runs)
-    m["train_cpu_seconds"] = cpu_seconds(runs)
-    m["steps"] = runs[0]["history"]["steps"][-1]
+    m["train_seconds"] = max(r["history"]["seconds"] for r in runs.values())
+    m["train_cpu_seconds"] = cpu_seconds(runs.values())
+    m["steps"] = runs[f"bias_s{seeds[0]}"]["history"]["steps"][-1]
 
     data = {"radius": radii, "pixel_sum": pix_sum, "z": np.stack(zs), "seeds": np.array(seeds),
             "gradient": np.stack(grads), "gradient_radius": radii[pick], "mask": mask}
-    atomic_write_bytes(out / "encoder.npz", lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+    save_npz(out / "encoder.npz", data)
     _plot_latent(data, out / "latent_vs_radius.png", m)
     _plot_pixel_sum(data, out / "latent_vs_pixel_sum.png")
     _plot_gradient(data, out / "encoder_gradient.png")
     m["total_seconds"] = time.perf_counter() - t_start
-    write_outputs(out, cfg, m, {f"bias_s{s}": mod for s, mod in zip(seeds, models)})
-    return Result(cfg, m, _table(m, seeds), out, {r["name"]: r["history"] for r in runs})
+    write_outputs(out, cfg, m, models)
+    return Result(cfg, m, _table(m, seeds), out, {name: r["history"] for name, r in runs.items()})
 
 
 def _affine_fit(x, y):
@@ -288,8 +181,7 @@ def _affine_fit(x, y):
 
 
 def _plot_latent(d, path, m):
-    pyplot = plt()
-    fig, ax = pyplot.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     r = d["radius"]
     for i, (s, z) in enumerate(zip(d["seeds"], d["z"])):
         ax.plot(r, z, f"C{i}-", lw=1.5, label=f"z, seed {s} (R^2 vs r^2 = {m[f'r2_z_area_s{s}']:.4f})")
@@ -298,38 +190,30 @@ def _plot_latent(d, path, m):
     ax.set_ylabel("z")
     ax.set_title("Latent code of centred disks (AE with biases)", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=120)
-    pyplot.close(fig)
+    finish(fig, path, dpi=120)
 
 
 def _plot_pixel_sum(d, path):
-    pyplot = plt()
-    fig, ax = pyplot.subplots(figsize=(5.2, 4.0))
+    fig, ax = pyplot().subplots(figsize=(5.2, 4.0))
     for i, (s, z) in enumerate(zip(d["seeds"], d["z"])):
         ax.plot(d["pixel_sum"], z, f"C{i}.", ms=2, label=f"seed {s}")
     ax.set_xlabel("pixel sum of the disk (about pi r^2)")
     ax.set_ylabel("z")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _plot_gradient(d, path, n=6):
-    pyplot = plt()
     g = d["gradient"][0]
     pick = np.linspace(0, len(g) - 1, min(n, len(g))).round().astype(int)
-    fig, axes = pyplot.subplots(1, len(pick), figsize=(2.0 * len(pick), 2.3))
+    fig, axes = pyplot().subplots(1, len(pick), figsize=(2.0 * len(pick), 2.3))
     for ax, k in zip(np.atleast_1d(axes), pick):
         lim = np.abs(g[k]).max() or 1.0
         ax.imshow(g[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(f"dz/dx at r = {d['gradient_radius'][k]:.1f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"encoder gradient, seed {d['seeds'][0]} (an averaging filter is flat)", fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=100)
-    pyplot.close(fig)
+    finish(fig, path, dpi=100)
 
 
 def _table(m: dict, seeds) -> str:
@@ -343,14 +227,15 @@ def _table(m: dict, seeds) -> str:
                                "MSE"))
 
 
+def _footer(result: Result) -> str:
+    m = result.metrics
+    return (f"\ntrain {m['train_seconds']:.0f} s wall, {m['train_cpu_seconds']:.0f} s CPU; "
+            f"total {m['total_seconds']:.0f} s")
+
+
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    print(f"\ntrain {result.metrics['train_seconds']:.0f} s wall, "
-          f"{result.metrics['train_cpu_seconds']:.0f} s CPU; total {result.metrics['total_seconds']:.0f} s")
-    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, encoder.npz, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, encoder.npz, *.png",
+                   _footer)
 
 
 if __name__ == "__main__":

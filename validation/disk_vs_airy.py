@@ -31,9 +31,6 @@ the floor -- the pipeline, not the result.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import dataclasses
-import multiprocessing
 import sys
 import time
 from dataclasses import dataclass
@@ -44,10 +41,13 @@ import numpy as np
 
 import geoshape
 import theory
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
-from validation._io import atomic_write_bytes, atomic_write_json
+from geoshape.io import atomic_write_json
+from validation._disk_runs import codes_and_outputs, disk_spec, train_models
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot
 
-__all__ = ["Config", "main", "cli", "CentredDisks"]
+__all__ = ["Config", "main", "cli"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Config:
     out: str = "results/disk_vs_airy"
 
     def __post_init__(self):
-        geoshape._validate.check_size(self.size)
+        geoshape.checks.size_pow2(self.size)
         for name in ("bias_free_steps", "bias_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0 = preset), got {getattr(self, name)}")
@@ -109,76 +109,12 @@ class Config:
         return self.size / 2.0
 
 
-class CentredDisks:
-    """Sampler for ``nets.train``: fresh centred disks, radius uniform on [0, size/2).
-
-    ``stratified=True`` draws one radius in each of the n equal cells of [0, size/2), in a
-    random order: still uniform, but every batch's second-moment matrix is then close to the
-    population's, so the minibatch gradient of the profile f is far less noisy (the profile
-    is the top eigenvector of that matrix, eqs. 3-7).
-    """
-
-    def __init__(self, size: int, sigma: float, stratified: bool = True):
-        self.size, self.sigma, self.stratified = size, sigma, stratified
-
-    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        if not self.stratified:
-            return geoshape.centred_disks(n, size=self.size, sigma=self.sigma, rng=rng).images
-        cells = rng.permutation(n) + rng.random(n)
-        return geoshape.disks(cells * (self.size / 2.0 / n), size=self.size, sigma=self.sigma)
-
-
-def _train_spec(cfg: Config, kind: str) -> dict:
-    import nets
-
-    preset = nets.PRESETS[kind]
-    train = dict(preset["train"])
-    steps = cfg.bias_free_steps if kind == "bias_free" else cfg.bias_steps
-    lr = cfg.bias_free_lr if kind == "bias_free" else cfg.bias_lr
-    if steps:
-        train["steps"] = steps
-        train["eval_every"] = max(1, min(train.get("eval_every", 100), steps // 5))
-        train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
-    if lr:
-        train["lr"] = lr
-    train.update(threads=1, seed=cfg.seed, progress=cfg.progress, val_size=512)
-    model = dataclasses.replace(preset["model"], size=cfg.size)
-    if kind == "bias_free":
-        model = dataclasses.replace(model, upsampling=cfg.bias_free_upsampling)
-    return {"kind": kind, "model": dataclasses.asdict(model), "train": train,
-            "size": cfg.size, "sigma": cfg.sigma, "seed": cfg.seed, "stratified": cfg.stratified}
-
-
-def _train_one(spec: dict) -> dict:
-    """Train one autoencoder from a picklable spec; returns its weights and history.
-
-    Runs in a worker process when ``parallel``: one torch thread and one numba thread, so
-    the two trainings share the two cores without oversubscription.
-    """
-    import numba
-    import torch
-
-    import nets
-
-    numba.set_num_threads(1)
-    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
-    t0 = time.perf_counter()
-    hist = nets.train(model, CentredDisks(spec["size"], spec["sigma"], spec["stratified"]),
-                      nets.TrainConfig(**spec["train"]))
-    return {"kind": spec["kind"], "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
-            "model": spec["model"], "torch_threads": torch.get_num_threads()}
-
-
-def _train_both(cfg: Config) -> dict:
-    specs = [_train_spec(cfg, "bias_free"), _train_spec(cfg, "bias")]
-    if cfg.parallel:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-            results = list(pool.map(_train_one, specs))
-    else:
-        results = [_train_one(s) for s in specs]
-    return {r["kind"]: r for r in results}
+def _specs(cfg: Config) -> list[dict]:
+    """The two trainings, named by preset: bias-free (with its own upsampling) and with biases."""
+    common = dict(size=cfg.size, sigma=cfg.sigma, seed=cfg.seed, stratified=cfg.stratified, progress=cfg.progress)
+    return [disk_spec("bias_free", "bias_free", steps=cfg.bias_free_steps, lr=cfg.bias_free_lr,
+                      model_changes={"upsampling": cfg.bias_free_upsampling}, **common),
+            disk_spec("bias", "bias", steps=cfg.bias_steps, lr=cfg.bias_lr, **common)]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -199,10 +135,6 @@ def _at_zero(rho: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def main(config: Config) -> Result:
     """Run the experiment; see the module docstring. Returns the metrics and the table."""
-    import torch
-
-    import nets
-
     cfg = config
     t_start = time.perf_counter()
     out = Path(cfg.out)
@@ -217,22 +149,12 @@ def main(config: Config) -> Result:
     f_airy_e = theory.airy_profile(rho_e, R)
 
     # ---- the two trainings
-    trained = _train_both(cfg)
-    models = {}
-    for kind, res in trained.items():
-        m = nets.DiskAE(nets.DiskAEConfig(**res["model"]), seed=cfg.seed)
-        m.load_state_dict(res["state"])
-        m.eval()
-        models[kind] = m
+    trained, models = train_models(_specs(cfg), cfg.parallel)
 
     # ---- held-out disks
     test = geoshape.centred_disks(cfg.n_test, size=size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
-    x = torch.from_numpy(test.images)[:, None]
-    with torch.no_grad():
-        z_free = models["bias_free"].encode(x)[:, 0].numpy()
-        y_free = models["bias_free"](x)[:, 0].numpy()
-        z_bias = models["bias"].encode(x)[:, 0].numpy()
-        y_bias = models["bias"](x)[:, 0].numpy()
+    z_free, y_free = codes_and_outputs(models["bias_free"], test.images)
+    z_bias, y_bias = codes_and_outputs(models["bias"], test.images)
     mse_free = float(np.mean((y_free - test.images) ** 2))
     mse_bias = float(np.mean((y_bias - test.images) ** 2))
     floor = theory.rank1_floor(test.images)
@@ -294,7 +216,7 @@ def main(config: Config) -> Result:
             "airy_f": theory.airy_profile(t_fine, R), "f_ae_image": _unit(f_ae),
             "f_other_image": f_other, "discrete_image": discrete, "airy_image": airy_img,
             "test_radius": test.factors["radius"], "z_bias_free": z_free, "z_bias": z_bias}
-    _save_npz(out / "profiles.npz", data)
+    save_npz(out / "profiles.npz", data)
     _plot_profiles(data, out / "profile_vs_airy.png", m)
     _plot_images(data, out / "profile_images.png", m)
     _plot_reconstructions(test, y_free, y_bias, out / "reconstructions.png")
@@ -314,15 +236,8 @@ def _time_to(history: dict, target: float) -> float:
     return float("nan")
 
 
-def _save_npz(path: Path, data: dict) -> None:
-    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
-
-
 def _plot_profiles(d, path, m):
-    from validation._io import atomic_savefig
-
-    pyplot = plt()
-    fig, ax = pyplot.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     ax.plot(d["airy_t"], d["airy_f"], "k-", lw=2, label="Airy's function (closed form)")
     ax.plot(d["energy_rho"], d["energy_f"], "C1--", lw=1.5, label="numerical minimisation of energy")
     ax.plot(d["rho"], d["discrete"], "C2.", ms=3, label="discrete optimum (top eigenvector)")
@@ -333,37 +248,27 @@ def _plot_profiles(d, path, m):
     ax.set_title(f"Decoding a disk: |AE - discrete| = {m['l2_ae_vs_discrete']:.3f}, "
                  f"|discrete - Airy| = {m['l2_discrete_vs_airy']:.3f}", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=120)
-    pyplot.close(fig)
+    finish(fig, path, dpi=120)
 
 
 def _plot_images(d, path, m):
-    from validation._io import atomic_savefig
-
-    pyplot = plt()
     panels = [("autoencoder D(sign z)", d["f_ae_image"]), ("discrete optimum", d["discrete_image"]),
               ("Airy on the grid", d["airy_image"]),
               ("AE - discrete", d["f_ae_image"] - d["discrete_image"])]
-    fig, axes = pyplot.subplots(1, 4, figsize=(11, 3))
+    fig, axes = pyplot().subplots(1, 4, figsize=(11, 3))
     for ax, (title, img) in zip(axes, panels):
         lim = np.abs(img).max()
         im = ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
         fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=100)
-    pyplot.close(fig)
+    finish(fig, path, dpi=100)
 
 
 def _plot_reconstructions(test, y_free, y_bias, path, n=8):
-    from validation._io import atomic_savefig
-
-    pyplot = plt()
     order = np.argsort(test.factors["radius"])
     pick = order[np.linspace(0, len(order) - 1, n).astype(int)]
-    fig, axes = pyplot.subplots(3, n, figsize=(1.4 * n, 4.4))
+    fig, axes = pyplot().subplots(3, n, figsize=(1.4 * n, 4.4))
     for c, k in enumerate(pick):
         for r, (img, label) in enumerate([(test.images[k], "input"), (y_bias[k], "with bias"),
                                           (y_free[k], "bias-free")]):
@@ -373,9 +278,7 @@ def _plot_reconstructions(test, y_free, y_bias, path, n=8):
             if c == 0:
                 axes[r, c].set_ylabel(label, fontsize=8)
         axes[0, c].set_title(f"r = {test.factors['radius'][k]:.1f}", fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=90)
-    pyplot.close(fig)
+    finish(fig, path, dpi=90)
 
 
 def _table(m: dict, report) -> str:
@@ -400,11 +303,7 @@ def _table(m: dict, report) -> str:
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    print(f"\nwrote {result.out}/{{config.json, metrics.json, weights.pt, profiles.npz, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, profiles.npz, *.png")
 
 
 if __name__ == "__main__":

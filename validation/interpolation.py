@@ -67,9 +67,10 @@ import numpy as np
 
 import geoshape
 from validation import metrics as vm
-from validation._experiment import Result, format_table, parse_cli, plt, save_image_rows, write_outputs
-from validation._io import atomic_savefig, atomic_write_bytes
-from validation.disk_encoder import cpu_seconds, disk_spec, load_model, max_reversal, train_runs
+from validation._disk_runs import codes_and_outputs, cpu_seconds, grid_specs, max_reversal, train_models
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot, save_image_rows
 
 __all__ = ["Config", "main", "cli", "VARIANTS"]
 
@@ -99,7 +100,7 @@ class Config:
     out: str = "results/interpolation"
 
     def __post_init__(self):
-        geoshape._validate.check_size(self.size)
+        geoshape.checks.size_pow2(self.size)
         if not (0.0 < self.sigma <= 8.0):
             raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
         g = tuple(float(v) for v in self.gap)
@@ -149,25 +150,19 @@ def _navigation(model, z_lo: float, z_hi: float, n: int) -> tuple[np.ndarray, np
 
 
 def main(config: Config) -> Result:
-    import torch
-
     cfg = config
     t_start = time.perf_counter()
     out = Path(cfg.out)
     lo, hi = cfg.gap
     seeds = [cfg.seed + i for i in range(cfg.n_seeds)]
-    jobs = sorted(((v, s) for v in cfg.variants for s in seeds), key=lambda j: -_COST[j[0]])
-    specs = [disk_spec(f"{v}_s{s}", "bias", size=cfg.size, sigma=cfg.sigma, seed=s, steps=cfg.steps,
-                       exclude=cfg.gap, train_changes=cfg.train_changes(v), progress=cfg.progress)
-             for v, s in jobs]
-    trained = {t["name"]: t for t in train_runs(specs, cfg.parallel)}
-    models = {name: load_model(t) for name, t in trained.items()}
+    specs = grid_specs({v: {"train_changes": cfg.train_changes(v)} for v in cfg.variants}, seeds, cost=_COST,
+                       size=cfg.size, sigma=cfg.sigma, steps=cfg.steps, exclude=cfg.gap, progress=cfg.progress)
+    trained, models = train_models(specs, cfg.parallel)
 
     n_sweep = int(round(cfg.size / 2 / cfg.sweep_step))
     radii = (np.arange(n_sweep) + 0.5) * cfg.sweep_step
     images = geoshape.disks(radii, size=cfg.size, sigma=cfg.sigma)
     in_gap = (radii >= lo) & (radii < hi)
-    x = torch.from_numpy(images)[:, None]
     cols = np.linspace(lo - 3.0, hi + 3.0, 8)
     col_imgs = geoshape.disks(cols, size=cfg.size, sigma=cfg.sigma)
 
@@ -177,10 +172,8 @@ def main(config: Config) -> Result:
         for s in seeds:
             name = f"{v}_s{s}"
             mod = models[name]
-            with torch.no_grad():
-                z = mod.encode(x)[:, 0].numpy().astype(np.float64)
-                y = mod(x)[:, 0].numpy()
-                rc = mod(torch.from_numpy(col_imgs)[:, None])[:, 0].numpy()
+            z, y = codes_and_outputs(mod, images)
+            rc = codes_and_outputs(mod, col_imgs)[1]
             err = np.mean((y - images) ** 2, axis=(1, 2))
             zn, yn = _navigation(mod, z[0], z[-1], cfg.n_navigation)
             area = yn.reshape(len(yn), -1).sum(1)
@@ -202,7 +195,7 @@ def main(config: Config) -> Result:
         m[f"navigation_monotone_{v}"] = float(np.mean(per("navigation_monotone")))
     m["n_seeds"] = len(seeds)
     m["steps"] = cfg.steps
-    m["train_cpu_seconds"] = cpu_seconds(list(trained.values()))
+    m["train_cpu_seconds"] = cpu_seconds(trained.values())
 
     s0 = seeds[0]
     data = {"radius": radii, "gap": np.array(cfg.gap), "seeds": np.array(seeds),
@@ -213,7 +206,7 @@ def main(config: Config) -> Result:
         data[f"columns_{v}"] = rec_cols[f"{v}_s{s0}"]
         data[f"navigation_z_{v}"] = nav_z[f"{v}_s{s0}"]
         data[f"navigation_{v}"] = nav_imgs[f"{v}_s{s0}"]
-    atomic_write_bytes(out / "interpolation.npz", lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
+    save_npz(out / "interpolation.npz", data)
     _plot_latent(data, out / "latent_vs_radius.png", m)
     _plot_columns(data, out / "gap_reconstructions.png")
     _plot_navigation(data, out / "latent_navigation.png")
@@ -223,9 +216,8 @@ def main(config: Config) -> Result:
 
 
 def _plot_latent(d, path, m):
-    pyplot = plt()
     variants = list(d["variants"])
-    fig, axes = pyplot.subplots(1, len(variants), figsize=(3.4 * len(variants), 3.2), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(variants), figsize=(3.4 * len(variants), 3.2), squeeze=False)
     lo, hi = d["gap"]
     for ax, v in zip(axes[0], variants):
         for i, s in enumerate(d["seeds"]):
@@ -236,19 +228,14 @@ def _plot_latent(d, path, m):
         ax.set_xlabel("r (pixels)")
     axes[0, 0].set_ylabel("z")
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
-
-
-_image_rows = save_image_rows
+    finish(fig, path, dpi=110)
 
 
 def _plot_columns(d, path):
     rows = [("input", d["columns_input"])] + [(_LABELS[v], d[f"columns_{v}"]) for v in d["variants"]]
     lo, hi = d["gap"]
     titles = [f"r = {r:.1f}" + (" *" if lo <= r < hi else "") for r in d["columns_radius"]]
-    _image_rows(rows, titles, path, f"Reconstructions across the missing radii [{lo:g}, {hi:g}) (*), "
+    save_image_rows(rows, titles, path, f"Reconstructions across the missing radii [{lo:g}, {hi:g}) (*), "
                                        f"seed {d['seeds'][0]}")
 
 
@@ -259,7 +246,7 @@ def _plot_navigation(d, path, n_cols=10):
         pick = np.linspace(0, len(imgs) - 1, n_cols).round().astype(int)
         rows.append((_LABELS[v], imgs[pick]))
         titles = [f"t = {t:.2f}" for t in np.linspace(0, 1, n_cols)]
-    _image_rows(rows, titles, path, "Effect of linearly increasing z: D(z_min + t (z_max - z_min)), "
+    save_image_rows(rows, titles, path, "Effect of linearly increasing z: D(z_min + t (z_max - z_min)), "
                                        f"seed {d['seeds'][0]}")
 
 
@@ -271,13 +258,13 @@ def _table(m: dict, variants) -> str:
                                "max reversal", "monotone seeds", "navigation"))
 
 
+def _footer(result: Result) -> str:
+    return f"\ntrain CPU {result.metrics['train_cpu_seconds']:.0f} s; total {result.metrics['total_seconds']:.0f} s"
+
+
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    print(f"\ntrain CPU {result.metrics['train_cpu_seconds']:.0f} s; total {result.metrics['total_seconds']:.0f} s")
-    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, interpolation.npz, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, interpolation.npz, *.png",
+                   _footer)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ from typing import Sequence
 
 import numpy as np
 
-from nets.pca_ae import PCAAEConfig
-from validation._experiment import Result, format_table, parse_cli
-from validation.pca_ae_ellipses import run_variants
+from nets import PCAAEConfig
+from validation._experiment import Result, format_table, run_cli
+from validation._pca_runs import matched_columns, run_variants, stage_table
 
 NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
@@ -107,33 +107,21 @@ def main(config: Config) -> Result:
 def _table(metrics: dict, names: Sequence[str]) -> str:
     rows = []
     for n in names:
-        row = [n, metrics[f"{n}.recon_mse"]]
-        for f in FACTORS:
-            row += [f"z{metrics[f'{n}.matched_component.{f}']}", metrics[f"{n}.on_target.{f}"]]
+        row = [n, metrics[f"{n}.recon_mse"]] + matched_columns(metrics, n, FACTORS)
         row += [metrics[f"{n}.off_target_max"], metrics[f"{n}.latent_abs_corr_max"], metrics[f"{n}.mig"],
                 metrics[f"{n}.dci_disentanglement"], metrics[f"{n}.dci_completeness"],
                 metrics[f"{n}.dci_informativeness"], metrics[f"{n}.sap"]]
         rows.append(row)
     t1 = format_table(rows, ["variant", "test mse", "radius", "|r|", "grey", "|r|", "off-target", "max|corr z|", "MIG",
                              "DCI-D", "DCI-C", "DCI-I", "SAP"])
-    rows = []
-    for n in names:
-        k = 1
-        while f"{n}.stage{k}.recon_mse" in metrics:
-            rows.append([n, k, metrics[f"{n}.stage{k}.recon_mse"], metrics[f"{n}.stage{k}.variance_share"]])
-            k += 1
-    t2 = format_table(rows, ["variant", "stage", "mse after stage", "variance share"])
+    t2 = stage_table(metrics, names)
     pca = [f"linear PCA mse: k=1 {metrics.get('pca.k1.recon_mse', float('nan')):.3g}, "
            f"k=2 {metrics.get('pca.k2.recon_mse', float('nan')):.3g}"]
     return "\n\n".join([t1, t2, pca[0], f"total {metrics['seconds.total']:.0f} s"])
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:
-    config = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(config)
-    print(result.table)
-    print(f"\nwrote {result.out}/{{config.json, metrics.json, weights.pt, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, *.png")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
-from nets.pca_ae import PCAAEConfig
-from validation._experiment import Result, format_table, parse_cli
-from validation.pca_ae_ellipses import run_variants
+from nets import PCAAEConfig
+from validation._experiment import Result, format_table, run_cli
+from validation._pca_runs import matched_columns, run_variants, stage_table
 
 NAME = "pca_ae_position"
 FACTORS = ("radius", "x", "y")
@@ -102,22 +102,14 @@ def main(config: Config) -> Result:
 def _table(metrics: dict, names: Sequence[str]) -> str:
     rows = []
     for n in names:
-        row = [n, metrics[f"{n}.recon_mse"]]
-        for f in FACTORS:
-            row += [f"z{metrics[f'{n}.matched_component.{f}']}", metrics[f"{n}.on_target.{f}"]]
+        row = [n, metrics[f"{n}.recon_mse"]] + matched_columns(metrics, n, FACTORS)
         row += [metrics[f"{n}.r2_linear_all.x"], metrics[f"{n}.r2_linear_all.y"], metrics[f"{n}.off_target_max"],
                 metrics[f"{n}.mig"], metrics[f"{n}.dci_disentanglement"], metrics[f"{n}.dci_completeness"],
                 metrics[f"{n}.dci_informativeness"], metrics[f"{n}.sap"]]
         rows.append(row)
     t1 = format_table(rows, ["variant", "test mse", "radius", "|r|", "x", "|r|", "y", "|r|", "R2(x|z)", "R2(y|z)",
                              "off-target", "MIG", "DCI-D", "DCI-C", "DCI-I", "SAP"])
-    rows = []
-    for n in names:
-        k = 1
-        while f"{n}.stage{k}.recon_mse" in metrics:
-            rows.append([n, k, metrics[f"{n}.stage{k}.recon_mse"], metrics[f"{n}.stage{k}.variance_share"]])
-            k += 1
-    t2 = format_table(rows, ["variant", "stage", "mse after stage", "variance share"])
+    t2 = stage_table(metrics, names)
     pca = ", ".join(
         f"k={k} {metrics[f'pca.k{k}.recon_mse']:.3g}" for k in (1, 2, 3) if f"pca.k{k}.recon_mse" in metrics
     )
@@ -125,11 +117,7 @@ def _table(metrics: dict, names: Sequence[str]) -> str:
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:
-    config = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(config)
-    print(result.table)
-    print(f"\nwrote {result.out}/{{config.json, metrics.json, weights.pt, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, *.png")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ from typing import Sequence
 import numpy as np
 
 import geoshape
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
-from validation._io import atomic_savefig, atomic_write_bytes
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot
 
 __all__ = ["Config", "main", "cli", "centre_of_mass", "peak_centre_of_mass"]
 
@@ -225,7 +226,7 @@ def main(config: Config) -> Result:
     m["mse_constant_baseline"] = float(np.mean((test.images - test.images.mean(0)) ** 2))
     m["int_over_continuous_mse_between"] = m["int_mse_between"] / max(m["mse_between"], 1e-30)
 
-    _save_npz(out / "decoder.npz", data)
+    save_npz(out / "decoder.npz", data)
     _plot_sweep(data, out / "position_decoder_sweep.png")
     _plot_errors(data, out / "position_decoder_errors.png")
     m["total_seconds"] = time.perf_counter() - t_start
@@ -233,14 +234,9 @@ def main(config: Config) -> Result:
     return Result(cfg, m, _table(m, cfg), out, {k: h.to_dict() for k, h in hists.items()})
 
 
-def _save_npz(path: Path, data: dict) -> None:
-    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
-
-
 def _plot_sweep(d: dict, path: Path) -> None:
-    pyplot = plt()
     a = d["a_cell"]
-    fig, axes = pyplot.subplots(1, len(a), figsize=(2.6 * len(a), 2.8), sharey=True)
+    fig, axes = pyplot().subplots(1, len(a), figsize=(2.6 * len(a), 2.8), sharey=True)
     t = np.arange(d["target_cell"].shape[1])
     lo, hi = int(np.floor(a[0])) - 3, int(np.ceil(a[-1])) + 4
     for c, ax in enumerate(axes):
@@ -253,15 +249,12 @@ def _plot_sweep(d: dict, path: Path) -> None:
         ax.set_xlabel("pixel t")
     axes[0].set_ylabel("D(a)[t]")
     axes[0].legend(fontsize=6, loc="upper left")
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _plot_errors(d: dict, path: Path) -> None:
-    pyplot = plt()
     a = d["a_fine"]
-    fig, axes = pyplot.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 3.6))
     for kind, style in (("continuous", "C0-"), ("integer", "C1-")):
         axes[0].semilogy(a, np.maximum(d[f"{kind}_mse_fine"], 1e-14), style, lw=0.8, label=f"trained on {kind} a")
         axes[1].semilogy(a, np.maximum(d[f"{kind}_peak_fine"], 1e-9), style, lw=0.8, label=f"trained on {kind} a")
@@ -270,9 +263,7 @@ def _plot_errors(d: dict, path: Path) -> None:
     for ax in axes:
         ax.set_xlabel("position a")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _table(m: dict, cfg: Config) -> str:
@@ -288,11 +279,7 @@ def _table(m: dict, cfg: Config) -> str:
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, decoder.npz, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, decoder.npz, *.png")
 
 
 if __name__ == "__main__":

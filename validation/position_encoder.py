@@ -68,6 +68,10 @@ The talk's claim reproduces: from random weights the trained filters are [1, 2, 
 per-layer scale, and the net returns i + 1. What it does not say: the last layer's third tap is
 free (it keeps its random initial value, shown as a grey cross in the figure), and in 2-D either
 channel may take either axis.
+
+The filter comparisons (scale, cosine, identifiable taps, 2-D templates, channel matching) are
+in :mod:`validation.metrics.filters`; this module is a little over 400 lines because this
+docstring carries the identifiability argument those comparisons rest on.
 """
 
 from __future__ import annotations
@@ -82,16 +86,22 @@ import numpy as np
 
 import geoshape
 import theory
-from validation._experiment import Result, format_table, parse_cli, plt, write_outputs
-from validation._io import atomic_savefig, atomic_write_bytes
+from geoshape.io import atomic_write_bytes
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot
 from validation.metrics import coefficient_of_determination
+from validation.metrics.filters import (
+    PHI,
+    filter_cosine,
+    filter_scale,
+    identifiable_taps,
+    kernel_template,
+    match_channels,
+)
 
 __all__ = ["Config", "main", "cli", "PHI", "identifiable_taps", "filter_scale", "filter_cosine", "kernel_template",
            "match_channels"]
-
-PHI = np.array([1.0, 2.0, 1.0])
-PSI = np.array([1.0, 1.0, 0.0])  # the 2-D row filter of channel x: sums rows 2k and 2k+1
-
 
 def _is_pow2(n) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and n >= 2 and n & (n - 1) == 0
@@ -142,68 +152,6 @@ class Config:
     def quick(cls) -> "Config":
         return cls(length=32, size2d=8, steps=1500, steps2d=800, table_steps=1000, n_continuous=512,
                    out="results/position_encoder_quick")
-
-
-# ----------------------------------------------------------------------------- metrics
-def identifiable_taps(n_in: int, ndim: int = 1) -> np.ndarray:
-    """Boolean mask of the taps of a layer whose input has ``n_in`` samples per axis that can
-    affect its output: shape (3,) in 1-D, (3, 3) in 2-D. With ``n_in = 2`` (the last layer) the
-    third tap only meets the zero padding."""
-    if not _is_pow2(n_in):
-        raise ValueError(f"n_in must be a power of two >= 2, got {n_in!r}")
-    if ndim not in (1, 2) or isinstance(ndim, bool):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
-    m = np.array([True, True, n_in >= 4])
-    return m if ndim == 1 else np.outer(m, m)
-
-
-def _pair(w, template, mask):
-    w = np.asarray(w, dtype=np.float64)
-    t = np.asarray(template, dtype=np.float64)
-    if w.shape != t.shape or w.ndim not in (1, 2):
-        raise ValueError(f"w and template must have the same 1-D or 2-D shape, got {w.shape} and {t.shape}")
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(t))):
-        raise ValueError("w and template must be finite")
-    m = np.ones(w.shape, bool) if mask is None else np.asarray(mask, dtype=bool)
-    if m.shape != w.shape:
-        raise ValueError(f"mask must have the shape of w {w.shape}, got {m.shape}")
-    wm, tm = w[m], t[m]
-    if not np.any(tm) or not np.any(wm):
-        raise ValueError("w and template must be non-zero on the mask")
-    return wm, tm
-
-
-def filter_scale(w, template=PHI, mask=None) -> float:
-    """Least-squares ``c`` with ``w ≈ c * template`` on the masked taps (sign included)."""
-    wm, tm = _pair(w, template, mask)
-    return float(wm @ tm / (tm @ tm))
-
-
-def filter_cosine(w, template=PHI, mask=None) -> float:
-    """``|cos(w, template)|`` on the masked taps: 1 iff ``w = c * template`` for some c != 0."""
-    wm, tm = _pair(w, template, mask)
-    return float(min(1.0, abs(wm @ tm) / (np.linalg.norm(wm) * np.linalg.norm(tm))))
-
-
-def kernel_template(axis: str) -> np.ndarray:
-    """The exact 3x3 kernel (up to scale) of the 2-D channel that encodes ``axis`` ('x' or 'y')."""
-    if axis == "x":
-        return np.outer(PSI, PHI)
-    if axis == "y":
-        return np.outer(PHI, PSI)
-    raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
-
-
-def match_channels(kernels) -> tuple[int, int]:
-    """(channel of x, channel of y) from the two first-layer kernels ``(2, 3, 3)``, by the larger
-    total cosine with the templates."""
-    k = np.asarray(kernels, dtype=np.float64)
-    if k.shape != (2, 3, 3):
-        raise ValueError(f"kernels must have shape (2, 3, 3), got {k.shape}")
-    tx, ty = kernel_template("x"), kernel_template("y")
-    straight = filter_cosine(k[0], tx) + filter_cosine(k[1], ty)
-    swapped = filter_cosine(k[1], tx) + filter_cosine(k[0], ty)
-    return (0, 1) if straight >= swapped else (1, 0)
 
 
 # ----------------------------------------------------------------------------- training
@@ -362,7 +310,7 @@ def main(config: Config) -> Result:
             "normed_2d_y": f2["normed_y"], "cosines_2d_x": f2["cosines_x"], "cosines_2d_y": f2["cosines_y"],
             "positions_2d": pos2, "z_2d": z2, "out_2d": f2["out"],
             **{f"table1_u{l + 1}": u for l, u in enumerate(learned)}}
-    _save_npz(out / "encoder.npz", data)
+    save_npz(out / "encoder.npz", data)
     _plot_filters(data, out / "position_encoder_filters.png")
     _plot_positions(data, out / "position_encoder_positions.png", m)
     m["total_seconds"] = time.perf_counter() - t_start
@@ -372,16 +320,11 @@ def main(config: Config) -> Result:
     return Result(cfg, m, _table(m, cfg) + "\n\nTable 1 from the trained net (u(l) / c^l):\n" + table1, out, histories)
 
 
-def _save_npz(path: Path, data: dict) -> None:
-    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **data), suffix=".npz.tmp")
-
-
 def _plot_filters(d: dict, path: Path) -> None:
-    pyplot = plt()
     normed, masks, cos = d["normed_1d"], d["masks_1d"], d["cosines_1d"]
     L1, L2 = len(normed), len(d["normed_2d_x"])
     cols = max(L1, L2)
-    fig, axes = pyplot.subplots(3, cols, figsize=(1.9 * cols, 5.6), squeeze=False)
+    fig, axes = pyplot().subplots(3, cols, figsize=(1.9 * cols, 5.6), squeeze=False)
     taps = np.array([-1, 0, 1])
     for l in range(cols):
         ax = axes[0, l]
@@ -413,14 +356,11 @@ def _plot_filters(d: dict, path: Path) -> None:
             ax.set_title(f"2-D {axis}, layer {l + 1}, 1 - cos = {1 - d[f'cosines_2d_{axis}'][l]:.1e}", fontsize=7)
     fig.suptitle("Learned filters / per-layer scale vs theory: [1, 2, 1]; 2-D x: outer([1,1,0], [1,2,1]), "
                  "y: its transpose", fontsize=8)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _plot_positions(d: dict, path: Path, m: dict) -> None:
-    pyplot = plt()
-    fig, axes = pyplot.subplots(1, 3, figsize=(12, 3.8))
+    fig, axes = pyplot().subplots(1, 3, figsize=(12, 3.8))
     p, z = d["positions_1d"], d["z_1d"]
     ax = axes[0]
     ax.plot(p + 1, p + 1, "k-", lw=1, label="theory i + 1")
@@ -448,9 +388,7 @@ def _plot_positions(d: dict, path: Path, m: dict) -> None:
     ax.set_ylabel("encoded")
     ax.set_title(f"2-D: max |err| {m['position2d_max_abs_err']:.2e}", fontsize=8)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    atomic_savefig(fig, path, dpi=110)
-    pyplot.close(fig)
+    finish(fig, path, dpi=110)
 
 
 def _table(m: dict, cfg: Config) -> str:
@@ -475,11 +413,7 @@ def _table(m: dict, cfg: Config) -> str:
 
 
 def cli(argv: Sequence[str] | None = None) -> Result:
-    cfg = parse_cli(Config, argv, __doc__.splitlines()[0])
-    result = main(cfg)
-    print(result.table)
-    print(f"wrote {result.out}/{{config.json, metrics.json, weights.pt, encoder.npz, table1.txt, *.png}}")
-    return result
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, weights.pt, encoder.npz, table1.txt, *.png")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from validation._io import atomic_write_bytes
+from geoshape.io import atomic_write_bytes
 
 #: (module, section title, the claim of the talk it tests), in the talk's order.
 EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
@@ -37,6 +37,9 @@ EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
     ("interpolation", "Interpolating unknown radii",
      "Trained without radii 11-18, an autoencoder interpolates badly unless its latent space "
      "is regularised (types 1-3)."),
+    ("official_model", "The authors' own network",
+     "The authors' 1,116-parameter Keras layout, trained their way (finite 8-bit set, constant "
+     "lr 0.01, keep-best), encodes a disk by its area."),
     ("position_encoder", "Encoding position",
      "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, "
      "Table 1); a trained encoder finds these weights."),

@@ -1,0 +1,270 @@
+"""Training and measuring the PCA-AE and its baselines, for the PCA-AE experiments
+(pca_ae_ellipses, pca_ae_grey_disks, pca_ae_position).
+
+- :class:`TrainSpec`, :func:`fit`, :func:`fit_variants`: one training recipe for every model
+  of an experiment, all trained by ``nets.train`` (PCA-AE variants share their first stage);
+- :func:`encode_all`, :func:`recon_mse`, :func:`navigation_grid`: codes, errors and latent
+  navigation of a trained model;
+- :func:`correlation_metrics`, :func:`covariance_metrics`, :func:`disentanglement`,
+  :func:`ordering_metrics`, :func:`evaluate`: the metrics of one model, as flat
+  ``{"prefix.name": number}`` dicts;
+- :func:`run_variants`, :func:`stage_table`: the whole body of an experiment that trains
+  variants on one data set and scores them against known factors.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from nets import PCAAE, BetaVAE, PCAAEConfig, PlainAE, TrainConfig, VAEConfig, train, train_pca_ae
+from validation import metrics as M
+from validation._experiment import Result, format_table, write_outputs
+from validation._plots import plot_navigation, plot_scatter
+
+__all__ = ["TrainSpec", "fit", "fit_variants", "encode_all", "recon_mse", "navigation_grid", "disentanglement",
+           "correlation_metrics", "covariance_metrics", "ordering_metrics", "evaluate", "run_variants",
+           "matched_columns", "stage_table"]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """The training recipe shared by every model of an experiment (one nets.TrainConfig each)."""
+
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    threads: int = 1  # 0 = the engine's default (torch's thread count)
+    eval_every: int = 250
+    device: str = "cpu"
+
+    def config(self, seed: int) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps, batch_size=self.batch_size, lr=self.lr, betas=(0.5, 0.999),
+            lr_schedule=self.lr_schedule, min_lr_ratio=0.05, threads=self.threads or None,
+            eval_every=self.eval_every, val_fraction=0.05, seed=seed, progress=False, device=self.device,
+        )
+
+
+def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: int, *, beta: float = 4.0):
+    """Train one model: ``kind`` in {"pca_ae", "ae", "vae"}. Returns (model in eval mode,
+    [History, ...] one per stage or a single one, seconds)."""
+    t0 = time.perf_counter()
+    if kind == "pca_ae":
+        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed)
+    elif kind == "ae":
+        model = PlainAE(arch, seed=seed)
+        hist = [train(model, data, spec.config(seed))]
+    elif kind == "vae":
+        model = BetaVAE(VAEConfig.of(arch, beta=beta), seed=seed)
+        hist = [train(model, data, spec.config(seed))]
+    else:
+        raise ValueError(f"kind must be 'pca_ae', 'ae' or 'vae', got {kind!r}")
+    model.cpu().eval()  # trained on spec.device; measured on the CPU
+    return model, hist, time.perf_counter() - t0
+
+
+def fit_variants(variants: dict[str, tuple[str, PCAAEConfig]], data: np.ndarray, spec: TrainSpec, seed: int):
+    """Train every ``{name: (kind, arch)}``; yields ``(name, model, histories, seconds)``.
+
+    PCA-AE variants whose first stage is a single component share one trained first stage
+    (it has no covariance term, so lam_cov cannot change it): it is trained once, and each
+    such variant branches from a copy (``train_pca_ae(start=...)``), which both saves time and
+    makes the variants differ only where their configs do.
+    """
+    first_stage = None
+    for name, (kind, arch) in variants.items():
+        if kind == "pca_ae" and arch.packets[0] == 1 and arch.n_stages > 1:
+            t0 = time.perf_counter()
+            hist0 = []
+            if first_stage is None:
+                first = arch.replace(n_stages=1, packet=1)
+                first_stage, hist0 = train_pca_ae(first, data, spec.config(seed), seed=seed)
+            model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed, start=first_stage)
+            model.cpu().eval()
+            yield name, model, hist0 + hist, time.perf_counter() - t0
+        else:
+            model, hist, secs = fit(kind, arch, data, spec, seed)
+            yield name, model, hist, secs
+
+
+@torch.no_grad()
+def encode_all(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Codes (n, d) float64 of images (n, s, s), model in eval mode."""
+    model.eval()
+    out = [
+        model.encode(torch.from_numpy(np.ascontiguousarray(images[i : i + batch], np.float32)))
+        for i in range(0, len(images), batch)
+    ]
+    return torch.cat(out).double().numpy()
+
+
+@torch.no_grad()
+def recon_mse(model, images: np.ndarray, *, stage: int | None = None, batch: int = 500) -> float:
+    """Per-pixel MSE of the reconstructions (PCA-AE: after ``stage``, default the last)."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(images), batch):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + batch], np.float32))
+        y = model(x) if stage is None else model.reconstruct(x, stage)
+        total += float(torch.sum((y[:, 0] - x) ** 2, dtype=torch.float64))
+    return total / images.size
+
+
+@torch.no_grad()
+def navigation_grid(model, codes: np.ndarray, n_steps: int = 7, quantiles=(0.05, 0.95)) -> np.ndarray:
+    """(d, n_steps, s, s): row i sweeps component i from its low to its high quantile over the
+    test codes, the other components held at their median."""
+    med = np.median(codes, axis=0)
+    rows = []
+    for i in range(codes.shape[1]):
+        lo, hi = np.quantile(codes[:, i], quantiles)
+        z = np.tile(med, (n_steps, 1))
+        z[:, i] = np.linspace(lo, hi, n_steps)
+        rows.append(model.decode(torch.from_numpy(z.astype(np.float32)))[:, 0].numpy())
+    return np.stack(rows)
+
+
+def disentanglement(codes: np.ndarray, factors: np.ndarray, prefix: str, seed: int) -> dict[str, float]:
+    """MIG, DCI (train/test split drawn from ``seed``) and SAP of ``codes`` against ``factors``."""
+    d = M.dci(codes, factors, rng=seed)
+    return {
+        f"{prefix}.mig": M.mig(codes, factors),
+        f"{prefix}.dci_disentanglement": d.disentanglement,
+        f"{prefix}.dci_completeness": d.completeness,
+        f"{prefix}.dci_informativeness": d.informativeness,
+        f"{prefix}.sap": M.sap(codes, factors),
+    }
+
+
+def correlation_metrics(
+    codes: np.ndarray, measures: dict, prefix: str, *, ordered: bool
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """|Pearson| table (measures x components) and its summary. ``ordered``: measure i is
+    matched with component i (a PCA-AE's claim); otherwise the best one-to-one assignment.
+    Returns (metrics, table, matched columns)."""
+    names, table = M.abs_correlation_table(codes, measures)
+    if ordered:
+        cols = np.arange(len(names))
+    else:
+        cols = M.best_assignment(table)[0]
+    out = {}
+    for i, n in enumerate(names):
+        for j in range(table.shape[1]):
+            out[f"{prefix}.corr.{n}.z{j + 1}"] = table[i, j]
+        out[f"{prefix}.on_target.{n}"] = table[i, cols[i]]
+        out[f"{prefix}.matched_component.{n}"] = int(cols[i]) + 1
+    mask = np.ones(table.shape, bool)
+    mask[np.arange(len(names)), cols] = False
+    out[f"{prefix}.off_target_max"] = float(table[mask].max()) if mask.any() else 0.0
+    # rank correlation of the same pairs: blind to monotone distortions (heavy-tailed ratios)
+    _, rank = M.abs_correlation_table(codes, measures, method="spearman")
+    for i, n in enumerate(names):
+        out[f"{prefix}.spearman_on_target.{n}"] = rank[i, cols[i]]
+    out[f"{prefix}.spearman_off_target_max"] = float(rank[mask].max()) if mask.any() else 0.0
+    return out, table, cols
+
+
+def covariance_metrics(codes: np.ndarray, prefix: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The latent covariance (upper triangle) and the largest off-diagonal |correlation|.
+    Returns (metrics, covariance, correlation)."""
+    cov, corr = M.latent_covariance(codes), M.latent_correlation(codes)
+    out = {}
+    d = codes.shape[1]
+    for i in range(d):
+        for j in range(i, d):
+            out[f"{prefix}.cov.z{i + 1}z{j + 1}"] = cov[i, j]
+    off = np.abs(corr[~np.eye(d, dtype=bool)])
+    out[f"{prefix}.latent_abs_corr_max"] = float(off.max()) if off.size else 0.0
+    return out, cov, corr
+
+
+def ordering_metrics(model: PCAAE, test: np.ndarray, prefix: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Reconstruction error after each stage, linear PCA's with as many components, and the
+    share of the total variance each stage explains."""
+    errs = np.array([recon_mse(model, test, stage=k) for k in range(1, model.stage + 1)])
+    dims = np.cumsum(model.config.packets)
+    pca = M.pca_errors(test, int(dims[-1]))
+    shares = M.explained_variance_shares(errs, float(pca[0]))
+    out = {f"{prefix}.total_variance": float(pca[0])}
+    for k, (e, s, dk) in enumerate(zip(errs, shares, dims), start=1):
+        out[f"{prefix}.stage{k}.recon_mse"] = e
+        out[f"{prefix}.stage{k}.variance_share"] = s
+        out[f"pca.k{dk}.recon_mse"] = float(pca[dk])
+    out[f"{prefix}.stages_decreasing"] = int(bool(np.all(np.diff(errs) < 0)))
+    out[f"{prefix}.shares_decreasing"] = int(bool(np.all(np.diff(shares) < 0)))
+    return out, errs, pca
+
+
+def evaluate(model, test_x: np.ndarray, factors: np.ndarray, factor_names: Sequence[str], prefix: str, seed: int,
+             *, ordered: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Everything measured on one trained model against known factors: test MSE, |Pearson|
+    table factor x component (best assignment unless ``ordered``), monotonicity of each
+    matched component in its factor, latent covariance, MIG / DCI / SAP; PCA-AE models also
+    get the per-stage ordering measures. Returns (metrics, codes, |corr| table)."""
+    codes = encode_all(model, test_x)
+    out = {f"{prefix}.recon_mse": recon_mse(model, test_x)}
+    fdict = {n: factors[:, i] for i, n in enumerate(factor_names)}
+    m, table, cols = correlation_metrics(codes, fdict, prefix, ordered=ordered)
+    out.update(m)
+    for i, n in enumerate(factor_names):
+        out[f"{prefix}.monotonic_fraction.{n}"] = M.monotonic_fraction(codes[:, cols[i]], factors[:, i])
+        out[f"{prefix}.r2_linear_all.{n}"] = M.r_squared(codes, factors[:, i])
+    out.update(covariance_metrics(codes, prefix)[0])
+    out.update(disentanglement(codes, factors, prefix, seed))
+    if isinstance(model, PCAAE):
+        out.update(ordering_metrics(model, test_x, prefix)[0])
+    return out, codes, table
+
+
+def run_variants(config, variant_map: dict, make_data: Callable, factors: Sequence[str],
+                 title: str, table: Callable) -> Result:
+    """The body of an experiment that scores variants against known factors: train each
+    ``{name: (kind, arch)}`` of ``variant_map`` on the same data (drawn by ``make_data(n,
+    config, rng)``), :func:`evaluate` it against ``factors``, draw the navigation grids and the
+    code scatter, write the outputs and return the :class:`Result` with ``table(metrics,
+    names)``. ``config`` needs ``out, seed, n_train, n_test, steps, batch_size, lr, threads``."""
+    t0 = time.perf_counter()
+    out = Path(config.out)
+    rng = np.random.default_rng(config.seed)
+    train_x, _ = make_data(config.n_train, config, rng)
+    test_x, test_f = make_data(config.n_test, config, rng)
+    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
+    metrics, grids, codes, models, hists = {}, {}, {}, {}, {}
+    for name, model, hist, secs in fit_variants(variant_map, train_x, spec, config.seed):
+        models[name], hists[name] = model, hist
+        m, codes[name], _ = evaluate(model, test_x, test_f, factors, name, config.seed)
+        metrics.update(m)
+        metrics[f"seconds.train.{name}"] = secs
+        grids[name] = navigation_grid(model, codes[name])
+    metrics["seconds.total"] = time.perf_counter() - t0
+    plot_navigation(grids, out / "navigation.png", f"Latent navigation, {title}")
+    plot_scatter(codes, test_f, factors, out / "latent_scatter.png", "Test codes coloured by the true factors")
+    write_outputs(out, config, metrics, models)
+    return Result(config, metrics, table(metrics, list(variant_map)), out, hists)
+
+
+def matched_columns(metrics: dict, name: str, factors: Sequence[str]) -> list:
+    """Table cells of one model: for each factor, its matched component and that |Pearson|."""
+    cells = []
+    for f in factors:
+        cells += [f"z{metrics[f'{name}.matched_component.{f}']}", metrics[f"{name}.on_target.{f}"]]
+    return cells
+
+
+def stage_table(metrics: dict, names: Sequence[str]) -> str:
+    """The reconstruction error after each stage and the share of variance it explains, for
+    every variant of ``names`` that has stages (the PCA-AEs)."""
+    rows = []
+    for n in names:
+        k = 1
+        while f"{n}.stage{k}.recon_mse" in metrics:
+            rows.append([n, k, metrics[f"{n}.stage{k}.recon_mse"], metrics[f"{n}.stage{k}.variance_share"]])
+            k += 1
+    return format_table(rows, ["variant", "stage", "mse after stage", "variance share"])

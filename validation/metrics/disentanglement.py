@@ -1,0 +1,235 @@
+"""Disentanglement scores (Locatello et al. 2019, ``disentanglement_lib``) on histograms.
+
+- :func:`mig` (Chen et al. 2018): per factor, the gap between the two largest mutual
+  informations with a single code, over the factor's entropy; codes and continuous factors
+  are discretised with equal-width histograms (20 bins), exactly as ``disentanglement_lib``.
+- :func:`dci` (Eastwood & Williams 2018). ``disentanglement_lib`` takes the importance matrix
+  from gradient-boosted trees; sklearn is not a dependency here, so the importance model is an
+  *additive histogram regression* (a piecewise-constant GAM): each standardised factor is fitted
+  by least squares as ``y ~ c + sum_i g_i(z_i)`` with ``g_i`` constant on 20 equal-width bins of
+  code ``i``. The importance of code ``i`` for factor ``j`` is ``Var(g_ij(z_i))`` on the training
+  split; informativeness is the held-out R^2 of the same model (clipped to [0, 1]). It sees any
+  per-code nonlinearity (monotone or not) but, unlike trees, no interaction between codes.
+- :func:`sap` (Kumar et al. 2018), continuous-factor form: the score of code ``i`` for factor
+  ``j`` is the R^2 of the affine fit ``f_j ~ z_i`` (= Pearson^2); SAP is the mean gap between the
+  two best codes of each factor.
+
+``codes`` (n, d) and ``factors`` (n, k): a 1-D array is one column.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from validation.metrics import _arrays
+from validation.metrics._arrays import columns, same_rows
+from validation.metrics.compare import pearson
+
+__all__ = ["N_BINS", "discretize", "entropy_discrete", "mutual_info_discrete", "mutual_info_matrix", "mig",
+           "DCIResult", "dci", "sap_scores", "sap"]
+
+N_BINS = 20  # disentanglement_lib's default histogram resolution for MIG
+
+
+def _codes_factors(codes, factors, *, min_rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    z = columns(codes, "codes", min_rows=min_rows)
+    f = columns(factors, "factors", min_rows=min_rows)
+    same_rows(("codes", "factors"), z, f)
+    return z, f
+
+
+# --------------------------------------------------------------------------------------------
+# information theory on histograms
+
+
+def discretize(x, n_bins: int = N_BINS) -> np.ndarray:
+    """Equal-width histogram bin index (0 .. n_bins-1) of each column of ``x`` (n, d), as
+    ``disentanglement_lib.histogram_discretize``. A constant column maps to bin 0."""
+    x = columns(x, "x", min_rows=1)
+    n_bins = _arrays.n_bins(n_bins)
+    out = np.zeros(x.shape, dtype=np.int64)
+    for j in range(x.shape[1]):
+        lo, hi = x[:, j].min(), x[:, j].max()
+        if hi > lo:
+            out[:, j] = np.clip(((x[:, j] - lo) / (hi - lo) * n_bins).astype(np.int64), 0, n_bins - 1)
+    return out
+
+
+def _labels(name: str, a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 1 or a.size < 1:
+        raise ValueError(f"{name} must be a non-empty 1-D array of labels, got shape {a.shape}")
+    return np.unique(a, return_inverse=True)[1].ravel()
+
+
+def entropy_discrete(a) -> float:
+    """Shannon entropy (nats) of the empirical distribution of labels ``a`` (1-D)."""
+    a = _labels("a", a)
+    p = np.bincount(a) / a.size
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def mutual_info_discrete(a, b) -> float:
+    """Mutual information (nats) of the empirical joint distribution of labels ``a``, ``b``."""
+    a = _labels("a", a)
+    b = _labels("b", b)
+    same_rows(("a", "b"), a, b)
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= a.size
+    pa, pb = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    nz = joint > 0
+    return float(max(0.0, (joint[nz] * np.log(joint[nz] / (pa @ pb)[nz])).sum()))
+
+
+def _discrete_factors(f: np.ndarray, n_bins: int) -> np.ndarray:
+    """Factors with at most n_bins distinct values are kept as categories; others binned."""
+    out = np.empty(f.shape, dtype=np.int64)
+    for j in range(f.shape[1]):
+        u, inv = np.unique(f[:, j], return_inverse=True)
+        out[:, j] = inv.ravel() if u.size <= n_bins else discretize(f[:, j], n_bins)[:, 0]
+    return out
+
+
+def mutual_info_matrix(codes, factors, *, n_bins: int = N_BINS) -> np.ndarray:
+    """MI (nats) between each discretised code (rows, d) and each factor (columns, k)."""
+    z, f = _codes_factors(codes, factors)
+    n_bins = _arrays.n_bins(n_bins)
+    zd = discretize(z, n_bins)
+    fd = _discrete_factors(f, n_bins)
+    return np.array(
+        [[mutual_info_discrete(zd[:, i], fd[:, j]) for j in range(f.shape[1])] for i in range(z.shape[1])]
+    )
+
+
+def mig(codes, factors, *, n_bins: int = N_BINS) -> float:
+    """Mutual Information Gap (Chen et al. 2018): mean over factors of
+    ``(I(z_a; f) - I(z_b; f)) / H(f)`` with ``z_a``, ``z_b`` the two most informative codes.
+
+    ``codes`` (n, d), ``factors`` (n, k) with no constant factor. With one code the gap is the
+    single MI. Identity codes score about 1 (minus histogram bias), constant codes 0.
+    """
+    z, f = _codes_factors(codes, factors)
+    n_bins = _arrays.n_bins(n_bins)
+    fd = _discrete_factors(f, n_bins)
+    h = np.array([entropy_discrete(fd[:, j]) for j in range(f.shape[1])])
+    if np.any(h <= 0):
+        raise ValueError(f"factors column {int(np.argmin(h))} is constant: MIG undefined")
+    mi = mutual_info_matrix(z, f, n_bins=n_bins)
+    top = -np.sort(-mi, axis=0)
+    second = top[1] if z.shape[1] > 1 else np.zeros(f.shape[1])
+    return float(np.mean((top[0] - second) / h))
+
+
+# --------------------------------------------------------------------------------------------
+# DCI with an additive histogram regression as importance model
+
+
+class DCIResult(NamedTuple):
+    disentanglement: float
+    completeness: float
+    informativeness: float
+    importance: np.ndarray  # (d codes, k factors), non-negative
+
+
+def _bin_design(z: np.ndarray, edges: list[np.ndarray], n_bins: int) -> np.ndarray:
+    cols = [np.ones((z.shape[0], 1))]
+    for i, e in enumerate(edges):
+        idx = np.clip(np.searchsorted(e, z[:, i], side="right") - 1, 0, n_bins - 1)
+        onehot = np.zeros((z.shape[0], n_bins))
+        onehot[np.arange(z.shape[0]), idx] = 1.0
+        cols.append(onehot)
+    return np.hstack(cols)
+
+
+def _entropy_rows(p: np.ndarray, base: int) -> np.ndarray:
+    """1 - H_base(row) of each row of non-negative weights (a zero row -> 0)."""
+    if base <= 1:
+        return np.where(p.sum(1) > 0, 1.0, 0.0)
+    s = p.sum(1, keepdims=True)
+    q = np.divide(p, s, out=np.zeros_like(p), where=s > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.where(q > 0, q * np.log(q), 0.0).sum(1) / math.log(base)
+    return np.where(s[:, 0] > 0, 1.0 - ent, 0.0)
+
+
+def dci(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rng=0) -> DCIResult:
+    """Disentanglement, completeness, informativeness (Eastwood & Williams 2018).
+
+    Importance model: additive histogram regression (module docstring). With R the (d, k)
+    importance matrix, rho_i = R_i. / sum R and kappa_j = R_.j / sum R (the weights
+    ``disentanglement_lib`` uses):
+    D = sum_i rho_i (1 - H_k(R_i.)), C = sum_j kappa_j (1 - H_d(R_.j)),
+    I = mean_j clip(held-out R^2_j, 0, 1). Entropies use log base k (resp. d), so each score
+    is in [0, 1]; with a single factor (code) D (C) is 1 for any informative code. All-zero
+    importance (constant codes) gives D = C = 0.
+
+    ``codes`` (n, d), ``factors`` (n, k) non-constant; ``rng`` fixes the train/test split.
+    """
+    z, f = _codes_factors(codes, factors, min_rows=8)
+    n_bins = _arrays.n_bins(n_bins)
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
+        0.0 < test_fraction < 1.0
+    ):
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    gen = _arrays.rng(rng)
+    sd = f.std(axis=0)
+    if np.any(sd == 0):
+        raise ValueError(f"factors column {int(np.argmin(sd))} is constant: DCI undefined")
+    n = z.shape[0]
+    n_test = max(1, min(n - 2, int(round(test_fraction * n))))
+    perm = gen.permutation(n)
+    test, train = perm[:n_test], perm[n_test:]
+    y = (f - f[train].mean(0)) / f[train].std(0).clip(min=1e-300)
+    d, k = z.shape[1], f.shape[1]
+    edges = []
+    for i in range(d):
+        lo, hi = z[train, i].min(), z[train, i].max()
+        edges.append(np.linspace(lo, hi, n_bins + 1) if hi > lo else np.full(n_bins + 1, lo))
+    a_train = _bin_design(z[train], edges, n_bins)
+    a_test = _bin_design(z[test], edges, n_bins)
+    coef, *_ = np.linalg.lstsq(a_train, y[train], rcond=None)
+    importance = np.zeros((d, k))
+    for i in range(d):
+        block = slice(1 + i * n_bins, 1 + (i + 1) * n_bins)
+        g = a_train[:, block] @ coef[block]  # (n_train, k): g_i(z_i) for every factor
+        importance[i] = g.var(axis=0)
+    importance[importance < 1e-12] = 0.0  # round-off of an uninformative code
+    pred = a_test @ coef
+    info = []
+    for j in range(k):
+        ss_tot = float(np.sum((y[test, j] - y[test, j].mean()) ** 2))
+        r2 = 0.0 if ss_tot == 0 else 1.0 - float(np.sum((y[test, j] - pred[:, j]) ** 2)) / ss_tot
+        info.append(min(1.0, max(0.0, r2)))
+    total = importance.sum()
+    if total == 0:
+        return DCIResult(0.0, 0.0, float(np.mean(info)), importance)
+    rho = importance.sum(1) / total
+    dis = float(np.sum(rho * _entropy_rows(importance, k)))
+    comp = float(np.sum(importance.sum(0) / total * _entropy_rows(importance.T, d)))
+    return DCIResult(dis, comp, float(np.mean(info)), importance)
+
+
+# --------------------------------------------------------------------------------------------
+# SAP
+
+
+def sap_scores(codes, factors) -> np.ndarray:
+    """(d, k) matrix of R^2 of the affine fit ``f_j ~ z_i`` (= Pearson^2; 0 for a constant
+    code)."""
+    z, f = _codes_factors(codes, factors)
+    return np.array([[pearson(z[:, i], f[:, j]) ** 2 for j in range(f.shape[1])] for i in range(z.shape[1])])
+
+
+def sap(codes, factors) -> float:
+    """Separated Attribute Predictability (Kumar et al. 2018), continuous form: mean over
+    factors of the gap between the two largest :func:`sap_scores`. Identity codes score about 1,
+    constant or duplicated codes 0. With one code the gap is its score."""
+    s = sap_scores(codes, factors)
+    top = -np.sort(-s, axis=0)
+    second = top[1] if s.shape[0] > 1 else np.zeros(s.shape[1])
+    return float(np.mean(top[0] - second))

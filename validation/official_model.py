@@ -1,0 +1,261 @@
+"""The authors' disk autoencoder analysed with this toolkit: their layout, data and training.
+
+    python -m validation.official_model [--weights PATH] [--quick] [--seed S] [--out DIR]
+
+The network is the one of the authors' public Keras code (``nets.OfficialAE``: 63 x 63
+images, widths (1, 8, 4, 3, 2, 1), 3 x 3 stride-2 'valid' convolutions down to a 1 x 1 code
+and their mirror in transposed convolutions, LeakyReLU 0.05 after every layer, the code and
+the output included; 1,116 parameters with biases). ``--weights`` reads a Keras 2.x HDF5
+weights file of that layout (``nets.load_keras_weights``), e.g. the authors' published
+``disk_example_model_weights.h5``. Without it, a net is trained here under the authors'
+protocol, so the experiment runs on a fresh machine:
+
+- data: ``n_train`` centred disks drawn once, radius ``max_radius * U[0, 1)`` (31.5), size
+  63 with the centre at pixel 31, blur ``sigma`` 0.5 (the exact Gaussian blur, the limit of
+  their 800-shift Monte-Carlo jitter), rounded through 8 bits as their PNG files are;
+- training: Adam (lr 0.01 constant, Keras' betas (0.9, 0.999) and epsilon 1e-7), batches of
+  64 taken as the head of a fresh shuffle of the set every step, ``steps`` steps (10,000),
+  per-pixel mean squared error, no regulariser (their example model), and the weights of the
+  lowest batch loss among the steps checked every 500 kept.
+
+The analysis runs on ``n_test`` exact disks of the model's size and sigma at radii
+``linspace(0, max_radius, n_test)`` (the authors' test radii):
+
+- ``r2_z_area`` / ``r2_z_radius``: R^2 of the best straight line z ~ area (pi r^2) and
+  z ~ r (the talk: the code follows the area);
+- ``monotone_share``: share of consecutive test radii where z moves in the direction of its
+  overall trend; ``max_reversal``: the largest step against it, relative to the range of z;
+- ``mse`` and ``mse_band_<lo>_<hi>``: per-pixel reconstruction MSE overall and by radius band;
+- ``radius_err_mean`` / ``radius_err_max``: ``|r_hat - r|`` with the decoded radius
+  ``r_hat = sqrt(sum(y) / pi)`` (pixels).
+
+Outputs in ``--out`` (default ``results/official_model``): ``config.json``, ``metrics.json``,
+``weights.pt`` (trained nets only), ``official_model.npz`` (the data of the figures),
+``official_model_latent.png`` (z against radius and against area, the talk's latent-vs-radius
+figure), ``official_model_manifold.png`` (area of ``D(z)`` along the code line with the test
+disks on it: the authors' "area vs z" manifold figure) and ``official_model_recon.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+import geoshape
+import nets
+from geoshape import checks
+from nets.official import OfficialAE, OfficialAEConfig, load_keras_weights
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot, save_image_rows
+
+__all__ = ["Config", "main", "cli", "analyse", "train_official", "BANDS"]
+
+#: Radius bands (pixels) of the per-band MSE; the last one is closed at ``max_radius``.
+BANDS = (0.0, 8.0, 16.0, 24.0, 31.5)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Experiment settings.
+
+    weights: path of a Keras HDF5 weights file of the authors' layout, or "" to train one
+        here. bias: train the net with biases (the authors' Keras default). n_train: images
+        drawn once. max_radius: radii are ``max_radius * U[0, 1)`` (pixels). sigma: blur
+        (pixels). quantize: 8-bit rounding of the training images. steps, lr, batch_size,
+        keep_best_every: the authors' training loop. n_test: test radii. n_manifold: points
+        of the code line of the manifold figure.
+    """
+
+    weights: str = ""
+    bias: bool = True
+    n_train: int = 1000
+    max_radius: float = 31.5
+    sigma: float = 0.5
+    quantize: bool = True
+    steps: int = 10_000
+    lr: float = 0.01
+    batch_size: int = 64
+    keep_best_every: int = 500
+    n_test: int = 300
+    n_manifold: int = 201
+    progress: bool = True
+    seed: int = 0
+    out: str = "results/official_model"
+
+    def __post_init__(self):
+        if not isinstance(self.weights, str):
+            raise TypeError(f"weights must be a path (str), '' to train, got {type(self.weights).__name__}")
+        if self.weights and not Path(self.weights).is_file():
+            raise ValueError(f"weights: no such file {self.weights}")
+        checks.boolean(self.bias, "bias")
+        checks.boolean(self.quantize, "quantize")
+        checks.boolean(self.progress, "progress")
+        checks.integer(self.n_train, "n_train", lo=2, hi=100_000)
+        checks.real(self.max_radius, "max_radius", lo=0.0, lo_open=True, hi=64.0)
+        checks.real(self.sigma, "sigma", lo=0.0, hi=8.0)
+        checks.integer(self.steps, "steps", lo=1)
+        checks.positive(self.lr, "lr")
+        checks.integer(self.batch_size, "batch_size", lo=1, hi=self.n_train)
+        checks.integer(self.keep_best_every, "keep_best_every (0 = keep the last weights)", lo=0)
+        checks.integer(self.n_test, "n_test", lo=3, hi=100_000)
+        checks.integer(self.n_manifold, "n_manifold", lo=3, hi=100_000)
+        checks.seed(self.seed)
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(n_train=256, steps=600, keep_best_every=100, n_test=60, n_manifold=61, progress=False,
+                   out="results/official_model_quick")
+
+
+# ----------------------------------------------------------------------------- training
+def train_official(config: Config) -> tuple[OfficialAE, nets.History]:
+    """A net of the authors' layout trained under their protocol (see the module docstring)."""
+    size = OfficialAEConfig().size
+    data = geoshape.centred_disks(config.n_train, size=size, r_min=0.0, r_max=config.max_radius,
+                                  sigma=config.sigma, quantize=config.quantize, rng=config.seed)
+    model = OfficialAE(OfficialAEConfig(bias=config.bias), seed=config.seed)
+    tc = nets.TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, eps=1e-7,
+                          lr_schedule="constant", batching="random", keep_best_every=config.keep_best_every,
+                          val_fraction=0.0, eval_every=max(config.steps // 20, 1), threads=1,
+                          progress=config.progress, seed=config.seed)
+    history = nets.train(model, data.images, tc)
+    return model.eval(), history
+
+
+# ----------------------------------------------------------------------------- analysis
+def _r2_line(x: np.ndarray, y: np.ndarray) -> float:
+    """R^2 of the least-squares line y ~ a x + b (the squared Pearson correlation)."""
+    xc, yc = x - x.mean(), y - y.mean()
+    den = float(np.sum(xc * xc) * np.sum(yc * yc))
+    return float(np.sum(xc * yc) ** 2 / den) if den > 0 else 0.0
+
+
+@torch.no_grad()
+def analyse(model: torch.nn.Module, *, max_radius: float = 31.5, sigma: float = 0.5, n_test: int = 300,
+            n_manifold: int = 201) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The measures of the module docstring on exact disks; ``(metrics, arrays)``.
+
+    ``model`` has ``encode`` (images ``(n, 1, s, s)`` -> codes ``(n, 1)``) and ``decode``, and
+    a ``config.size``. ``arrays`` holds the test radii, codes, reconstructions and the
+    manifold line, for the figures.
+    """
+    size = model.config.size
+    if model.config.latent_dim != 1:
+        raise ValueError(f"model must have a 1-D code, got {model.config.latent_dim}")
+    r = np.linspace(0.0, max_radius, n_test)
+    x = geoshape.disks(r, size=size, sigma=sigma)
+    xt = torch.from_numpy(x)[:, None]
+    z = model.encode(xt)[:, 0].double().numpy()
+    y = model.decode(torch.from_numpy(z[:, None]).float())[:, 0].double().numpy()
+    area = math.pi * r ** 2
+    err = ((y - x) ** 2).mean(axis=(1, 2))
+    r_hat = np.sqrt(np.maximum(y.sum(axis=(1, 2)), 0.0) / math.pi)
+    dz = np.diff(z)
+    trend = np.sign(z[-1] - z[0]) or 1.0
+    z_range = float(z.max() - z.min())
+    m = {
+        "r2_z_area": _r2_line(area, z),
+        "r2_z_radius": _r2_line(r, z),
+        "monotone_share": float(np.mean(dz * trend > 0)),
+        "max_reversal": float(max(np.max(-dz * trend), 0.0) / z_range) if z_range > 0 else 1.0,
+        "z_min": float(z.min()),
+        "z_max": float(z.max()),
+        "mse": float(err.mean()),
+        "radius_err_mean": float(np.mean(np.abs(r_hat - r))),
+        "radius_err_max": float(np.max(np.abs(r_hat - r))),
+    }
+    for lo, hi in zip(BANDS[:-1], BANDS[1:]):
+        inside = (r >= lo) & ((r < hi) if hi < BANDS[-1] else (r <= hi))
+        m[f"mse_band_{lo:g}_{hi:g}"] = float(err[inside].mean()) if inside.any() else float("nan")
+    pad = 0.1 * max(z_range, 1e-6)
+    zl = np.linspace(z.min() - pad, z.max() + pad, n_manifold)
+    yl = model.decode(torch.from_numpy(zl[:, None]).float())[:, 0].double().numpy()
+    arrays = {"radius": r, "z": z, "images": x, "recon": y, "radius_hat": r_hat,
+              "manifold_z": zl, "manifold_area": yl.sum(axis=(1, 2))}
+    return m, arrays
+
+
+# ----------------------------------------------------------------------------- figures
+def _figures(arrays: dict, out: Path, title: str) -> None:
+    plt = pyplot()
+    r, z = arrays["radius"], arrays["z"]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    axes[0].plot(r, z, ".", ms=3)
+    axes[0].set_xlabel("radius r (pixels)")
+    axes[0].set_ylabel("code z = E(disk_r)")
+    axes[0].set_title("latent vs radius", fontsize=9)
+    axes[1].plot(np.pi * r ** 2, z, ".", ms=3)
+    axes[1].set_xlabel("area pi r^2 (pixels^2)")
+    axes[1].set_title("latent vs area", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    finish(fig, out / "official_model_latent.png", dpi=110)
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    ax.plot(arrays["manifold_z"], arrays["manifold_area"], "-", lw=1.2, label="sum of D(z) along the code line")
+    ax.plot(z, np.pi * r ** 2, ".", ms=3, label="test disks: (E(x_r), pi r^2)")
+    ax.set_xlabel("code z")
+    ax.set_ylabel("area (pixels^2)")
+    ax.legend(fontsize=7)
+    ax.set_title("area vs z (the decoder's manifold)", fontsize=9)
+    finish(fig, out / "official_model_manifold.png", dpi=110)
+
+    idx = np.linspace(0, len(r) - 1, 8).round().astype(int)
+    save_image_rows([("disk", arrays["images"][idx]), ("D(E(disk))", np.clip(arrays["recon"][idx], 0, 1))],
+                    [f"r={r[i]:.1f}" for i in idx], out / "official_model_recon.png", title)
+
+
+# ----------------------------------------------------------------------------- main
+def main(config: Config) -> Result:
+    """Load or train the net, analyse it, write the outputs; returns the :class:`Result`."""
+    out = Path(config.out)
+    t0 = time.perf_counter()
+    histories = {}
+    if config.weights:
+        model = load_keras_weights(config.weights)
+        source = f"Keras file {config.weights}"
+        train_s = 0.0
+    else:
+        model, hist = train_official(config)
+        histories["official_ae"] = hist
+        source = f"trained here ({config.steps} steps, seed {config.seed})"
+        train_s = hist.seconds
+    m, arrays = analyse(model, max_radius=config.max_radius, sigma=config.sigma, n_test=config.n_test,
+                        n_manifold=config.n_manifold)
+    m["parameters"] = float(sum(p.numel() for p in model.parameters()))
+    m["train_seconds"] = float(train_s)
+    if histories:
+        h = histories["official_ae"]
+        m["best_step"] = float(h.best_step) if h.best_step is not None else float("nan")
+        m["best_batch_loss"] = float(h.best_loss) if h.best_loss is not None else float("nan")
+        m["final_train_loss"] = float(h.train_loss[-1])
+    m["total_seconds"] = time.perf_counter() - t0
+
+    rows = [("R^2 of z on area / on radius", m["r2_z_area"], m["r2_z_radius"]),
+            ("monotone share / max reversal", m["monotone_share"], m["max_reversal"]),
+            ("MSE (per pixel)", m["mse"], ""),
+            ("decoded radius error mean / max (px)", m["radius_err_mean"], m["radius_err_max"])]
+    rows += [(f"MSE, r in [{lo:g}, {hi:g}{']' if hi == BANDS[-1] else ')'}", m[f"mse_band_{lo:g}_{hi:g}"], "")
+             for lo, hi in zip(BANDS[:-1], BANDS[1:])]
+    table = f"authors' layout, {int(m['parameters'])} parameters, {source}\n" + format_table(
+        rows, ("measure", "value", ""))
+
+    save_npz(out / "official_model.npz", arrays)
+    _figures(arrays, out, f"authors' disk AE ({source})")
+    write_outputs(out, config, m, weights={"official_ae": model} if not config.weights else None)
+    return Result(config=config, metrics=m, table=table, out=out, histories=histories)
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    return run_cli(Config, main, argv, __doc__, "config.json,metrics.json,official_model*.png,official_model.npz")
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
