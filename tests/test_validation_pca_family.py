@@ -95,3 +95,32 @@ def test_experiment_outputs_are_complete_and_reproducible(tmp_path):
     assert json.loads((tmp_path / "a" / "config.json").read_text())["steps"] == 3
     same = {k: v for k, v in r1.metrics.items() if not k.startswith("seconds.")}
     assert same == {k: v for k, v in r2.metrics.items() if not k.startswith("seconds.")}
+
+
+# --------------------------------------------------------------------------------------------
+# the two disk PCA-AE experiments, --quick, in the default suite: every metric their README
+# headline is read from is written, finite and a correlation in [0, 1]. The headline figures
+# themselves need the full runs (6 min each): 60 quick steps do not train the nets that far.
+HEADLINE_KEYS = {
+    "pca_ae_grey_disks": ("pca_ae.on_target.grey", "pca_ae.on_target.radius", "packet2.on_target.grey",
+                          "packet2.on_target.radius", "ae.on_target.grey"),
+    "pca_ae_position": ("pca_ae_1_1_1.on_target.x", "pca_ae_1_1_1.on_target.y", "pca_ae_1_2.on_target.x",
+                        "pca_ae_1_2.on_target.y", "pca_ae_1_2.off_target_max", "pca_ae_2_1.off_target_max"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADLINE_KEYS))
+def test_quick_run_writes_the_headline_metrics(name, tmp_path):
+    import dataclasses
+    import importlib
+    import json
+    import math
+
+    mod = importlib.import_module(f"validation.{name}")
+    res = mod.main(dataclasses.replace(mod.Config.quick(), out=str(tmp_path)))
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    for key in HEADLINE_KEYS[name]:
+        v = on_disk[key]
+        assert v is not None and math.isfinite(v) and 0.0 <= v <= 1.0, (key, v)
+    assert (tmp_path / "config.json").is_file() and (tmp_path / "weights.pt").is_file()
+    assert res.table.count("\n") >= 3

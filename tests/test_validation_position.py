@@ -28,11 +28,13 @@ FILTER_TAP_TOL = 1e-2
 # max |E(delta_i) - (i + 1)|: measured 1.1e-3 (1-D, seeds 0-2: 0.6e-3 to 1.2e-3), 5.5e-4 (2-D);
 # 1e-2 pixel is a tenth of the 0.05 of a "within a twentieth of a pixel" reading of the claim.
 POSITION_TOL = 1e-2
-R2_MIN = 1 - 1e-5  # measured 1 - 2e-9
-# Table 1 entries are small integers; measured max error 1.3e-6 after dividing by c^l.
-TABLE1_TOL = 1e-3
-# prod c_l times the final map must be 1: measured 1 - 4e-7 (1-D), 1 - 3e-5 (2-D).
-SCALE_PRODUCT_TOL = 1e-3
+R2_MIN = 1 - 2e-8  # measured 1 - 1.8e-9 (1-D and 2-D): the deficit may grow 10x
+# Table 1 entries are small integers; measured max error 8.3e-7 (quick run) to 1.3e-6 (full
+# run) after dividing by c^l: the bound sits about 10x above.
+TABLE1_TOL = 1e-5
+# prod c_l times the final map must be 1: measured 1 - 3.3e-7 (1-D), 1 - 1.5e-5 (2-D, quick
+# run); the bound sits about 7x above the 2-D figure.
+SCALE_PRODUCT_TOL = 1e-4
 
 # ---- decoder, quick run (length 32, 3000 steps). Best constant image: MSE 0.020.
 DEC_MSE_RANDOM_MAX = 1e-5   # measured 2.6e-7 (trained on real a)

@@ -25,6 +25,11 @@ CORR_PIXEL_SUM_MIN = 0.99
 # Quick interpolation (200 steps) measured MSE on seen radii 0.005-0.006 for every variant,
 # from 0.05-0.08 after the first 40 steps: the nets trained.
 MSE_SEEN_MAX = 0.02
+# interpolation --quick, seed 0: every variant's z(r) measured monotone (fraction 1.0, largest
+# reversal 0); a few steps against the trend (2 of 100 radii) or a reversal of 2 % of the range
+# of z is the margin before the finding would change.
+QUICK_MONOTONE_MIN = 0.98
+QUICK_REVERSAL_MAX = 0.02
 # Quick bias_ablation: with biases 0.0028 against a rank-1 floor of 0.047.
 WITH_BIAS_OVER_FLOOR_MAX = 0.2
 
@@ -181,8 +186,10 @@ def test_interpolation_metrics_consistent(interpolation_result):
     d = np.load(interpolation_result.out / "interpolation.npz")
     for v in cfg.variants:
         assert m[f"mse_seen_{v}"] <= MSE_SEEN_MAX, f"{v}: MSE on seen radii {m[f'mse_seen_{v}']:.4f}"
-        assert 0.5 <= m[f"monotonic_fraction_{v}"] <= 1.0
-        assert 0.0 <= m[f"max_reversal_{v}"] <= 1.0
+        # The finding the README states (project protocol): z stays monotone in r for every
+        # variant. Measured on the quick run, seed 0: fraction 1.0 and reversal 0.0 for all four.
+        assert m[f"monotonic_fraction_{v}"] >= QUICK_MONOTONE_MIN, (v, m[f"monotonic_fraction_{v}"])
+        assert m[f"max_reversal_{v}"] <= QUICK_REVERSAL_MAX, (v, m[f"max_reversal_{v}"])
         for s in range(cfg.seed, cfg.seed + cfg.n_seeds):
             z = d[f"z_{v}_s{s}"]
             # two independent routes to "z is monotone": metrics.is_monotonic and max_reversal

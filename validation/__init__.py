@@ -3,24 +3,26 @@
 Experiments (one module each, in the talk's order; ``python -m validation.report`` runs them
 all and writes ``REPORT.md``):
 
-=================== ===========================================================================
-module              claim tested
-=================== ===========================================================================
-disk_vs_airy        the bias-free disk AE's decoder profile is Airy's function (eqs. 1-8);
-                    the project's main job
-disk_encoder        the encoder is an averaging filter: the code follows the disk's area
-bias_ablation       with and without biases: the rank-1 floor h(r) f and what biases add
-interpolation       trained without radii 11-18, does the AE interpolate; the three latent
-                    regularisations (slides 21-26)
-official_model      the authors' own Keras layout (1,116 parameters), their data and training,
-                    or their published HDF5 weights (``--weights``), analysed with our measures
-position_encoder    filtering by [1, 2, 1] and subsampling gives the position (eqs. 9-12, Table 1)
-position_decoder    decoding a position into a continuous Dirac (eq. 13)
-pca_ae_ellipses     the PCA-like AE orders and decorrelates its components (eqs. 14-17) against a
-                    plain AE and beta-VAEs
-pca_ae_grey_disks   the PCA-AE's failure case: radius and grey level
-pca_ae_position     radius and 2-D position: one component a stage against packets
-=================== ===========================================================================
+======================= =======================================================================
+module                  claim tested
+======================= =======================================================================
+disk_vs_airy            the bias-free disk AE's decoder profile is Airy's function (eqs. 1-8);
+                        the project's main job
+disk_encoder            the encoder is an averaging filter: the code follows the disk's area
+bias_ablation           with and without biases: the rank-1 floor h(r) f and what biases add
+interpolation           trained without radii 11-18, does the AE interpolate; the three latent
+                        regularisations (slides 21-26)
+official_model          the authors' own Keras layout (1,116 parameters), their data and training,
+                        or their published HDF5 weights (``--weights``), analysed with our measures
+interpolation_official  the missing-radii claim under the authors' protocol, with the talk's
+                        and the official code's regularisers over decades of weight, and extrapolation
+position_encoder        filtering by [1, 2, 1] and subsampling gives the position (eqs. 9-12, Table 1)
+position_decoder        decoding a position into a continuous Dirac (eq. 13)
+pca_ae_ellipses         the PCA-like AE orders and decorrelates its components (eqs. 14-17) against a
+                        plain AE and beta-VAEs
+pca_ae_grey_disks       the PCA-AE's failure case: radius and grey level
+pca_ae_position         radius and 2-D position: one component a stage against packets
+======================= =======================================================================
 
 Benchmarks (ratios against a baseline measured in the same run): ``bench_geoshape``,
 ``bench_nets``.

@@ -25,14 +25,14 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import time
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 import geoshape
 
 __all__ = ["CentredDisks", "disk_spec", "grid_specs", "train_runs", "train_models", "load_model",
-           "codes_and_outputs", "cpu_seconds", "max_reversal"]
+           "codes_and_outputs", "cpu_seconds", "max_reversal", "pool_map", "step_reporter"]
 
 
 class CentredDisks:
@@ -97,8 +97,16 @@ def grid_specs(variants: Mapping[str, dict], seeds: Sequence[int], *, preset: st
     return [disk_spec(f"{v}_s{s}", preset, seed=s, **common, **variants[v]) for v, s in jobs]
 
 
-def _run_one(spec: dict) -> dict:
-    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread)."""
+#: Steps between two progress reports of a worker to the parent's bar.
+_REPORT_EVERY = 25
+
+
+def _run_one(spec: dict, steps_done=None) -> dict:
+    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread).
+
+    ``steps_done``: a queue the worker puts step counts on for the parent's one progress
+    bar, or None (the spec's own ``progress`` setting then applies).
+    """
     import numba
 
     import nets
@@ -107,7 +115,9 @@ def _run_one(spec: dict) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
     sampler = CentredDisks(spec["size"], spec["sigma"], stratified=spec["stratified"], exclude=spec["exclude"])
-    hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]))
+    callback, flush = step_reporter(steps_done)
+    hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]), callback=callback)
+    flush(hist)
     return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
             "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
@@ -117,11 +127,69 @@ def _run_one(spec: dict) -> dict:
 def train_runs(specs: Sequence[dict], parallel: bool = True) -> list[dict]:
     """Train every spec; results in the order of ``specs``. With ``parallel``, two spawned
     worker processes take the specs in order as they free up (put the longest first)."""
-    if parallel and len(specs) > 1:
-        ctx = multiprocessing.get_context("spawn")
+    # In the pool one bar in the parent replaces the runs' own bars.
+    one_bar = parallel and len(specs) > 1 and any(s["train"].get("progress") for s in specs)
+    if one_bar:
+        specs = [dict(s, train=dict(s["train"], progress=False)) for s in specs]
+    return pool_map(_run_one, specs, steps=[int(s["train"]["steps"]) for s in specs], parallel=parallel,
+                    progress=one_bar, desc=f"{len(specs)} disk AEs")
+
+
+def pool_map(fn, specs: Sequence[Any], *, steps: Sequence[int], parallel: bool = True, progress: bool = False,
+             desc: str = "runs") -> list[Any]:
+    """``[fn(spec, steps_done) for spec in specs]``, on two spawned single-threaded worker
+    processes when ``parallel`` (one per core of the 2-core machine), in order.
+
+    ``fn`` must be a module-level function (it is pickled). ``steps_done`` is a queue on which
+    ``fn`` puts the number of steps it has done since its last report, for one progress bar
+    in the parent over ``sum(steps)`` (two bars drawn by two processes on one terminal line
+    garble each other); it is None without ``progress`` or without ``parallel``.
+    """
+    if not (parallel and len(specs) > 1):
+        return [fn(s, None) for s in specs]
+    ctx = multiprocessing.get_context("spawn")
+    if not progress:
         with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-            return list(pool.map(_run_one, specs))
-    return [_run_one(s) for s in specs]
+            return list(pool.map(fn, specs, [None] * len(specs)))
+    import threading
+
+    from tqdm.auto import tqdm
+
+    with ctx.Manager() as manager:
+        queue = manager.Queue()
+        bar = tqdm(total=int(sum(steps)), desc=f"{desc} on 2 processes", unit="step", mininterval=1.0)
+
+        def follow():
+            while (n := queue.get()) is not None:
+                bar.update(n)
+
+        reader = threading.Thread(target=follow, daemon=True)
+        reader.start()
+        try:
+            with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+                return list(pool.map(fn, specs, [queue] * len(specs)))
+        finally:
+            queue.put(None)
+            reader.join(timeout=5)
+            bar.close()
+
+
+def step_reporter(steps_done, every: int = _REPORT_EVERY):
+    """A ``nets.train`` callback putting step counts on ``steps_done`` (see :func:`pool_map`),
+    and a ``flush(history)`` to call after training; ``(None, no-op)`` for ``steps_done=None``."""
+    if steps_done is None:
+        return None, lambda history: None
+    last = [0]
+
+    def callback(step, _model, _terms):
+        if step - last[0] >= every:
+            steps_done.put(step - last[0])
+            last[0] = step
+
+    def flush(history):
+        steps_done.put((history.steps[-1] if history.steps else 0) - last[0])
+
+    return callback, flush
 
 
 def load_model(run: dict):

@@ -34,6 +34,15 @@ Outputs in ``--out`` (default ``results/official_model``): ``config.json``, ``me
 ``official_model_latent.png`` (z against radius and against area, the talk's latent-vs-radius
 figure), ``official_model_manifold.png`` (area of ``D(z)`` along the code line with the test
 disks on it: the authors' "area vs z" manifold figure) and ``official_model_recon.png``.
+
+Measured (trained here, seed 0, 10,000 steps, 5.2 min on one core of the 2-core machine
+while another job ran): the weights kept are those of step 9,501 (batch loss 5.9e-4). On 300
+exact test disks the code follows the area, R^2 0.965 on pi r^2 against 0.840 on r, and is
+monotone in r (share 1.0, no reversal; z from 0.69 to 10.5, curving up like r^2). MSE 6.1e-4
+per pixel (2.9e-4 for r < 8, rising to 1.1e-3 for r in [24, 31.5]); decoded radius within
+0.24 px on average, 1.7 px at worst. ``--quick`` (600 steps, 256 images): 20 s, R^2 0.977 on
+the area against 0.865 on r, monotone. The authors' published weights file could not be
+fetched here; ``--weights`` runs the same analysis on it.
 """
 
 from __future__ import annotations
@@ -48,10 +57,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-import geoshape
 import nets
 from geoshape import checks
 from nets.official import OfficialAE, OfficialAEConfig, load_keras_weights
+from validation import _official_runs as R
 from validation._experiment import Result, format_table, run_cli, write_outputs
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
@@ -118,27 +127,16 @@ class Config:
 # ----------------------------------------------------------------------------- training
 def train_official(config: Config) -> tuple[OfficialAE, nets.History]:
     """A net of the authors' layout trained under their protocol (see the module docstring)."""
-    size = OfficialAEConfig().size
-    data = geoshape.centred_disks(config.n_train, size=size, r_min=0.0, r_max=config.max_radius,
-                                  sigma=config.sigma, quantize=config.quantize, rng=config.seed)
+    images, _ = R.authors_data(config.n_train, seed=config.seed, max_radius=config.max_radius,
+                               sigma=config.sigma, quantize=config.quantize)
     model = OfficialAE(OfficialAEConfig(bias=config.bias), seed=config.seed)
-    tc = nets.TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, eps=1e-7,
-                          lr_schedule="constant", batching="random", keep_best_every=config.keep_best_every,
-                          val_fraction=0.0, eval_every=max(config.steps // 20, 1), threads=1,
-                          progress=config.progress, seed=config.seed)
-    history = nets.train(model, data.images, tc)
+    tc = R.authors_train_config(steps=config.steps, seed=config.seed, lr=config.lr, batch_size=config.batch_size,
+                                keep_best_every=config.keep_best_every, progress=config.progress)
+    history = nets.train(model, images, tc)
     return model.eval(), history
 
 
 # ----------------------------------------------------------------------------- analysis
-def _r2_line(x: np.ndarray, y: np.ndarray) -> float:
-    """R^2 of the least-squares line y ~ a x + b (the squared Pearson correlation)."""
-    xc, yc = x - x.mean(), y - y.mean()
-    den = float(np.sum(xc * xc) * np.sum(yc * yc))
-    return float(np.sum(xc * yc) ** 2 / den) if den > 0 else 0.0
-
-
-@torch.no_grad()
 def analyse(model: torch.nn.Module, *, max_radius: float = 31.5, sigma: float = 0.5, n_test: int = 300,
             n_manifold: int = 201) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """The measures of the module docstring on exact disks; ``(metrics, arrays)``.
@@ -147,39 +145,34 @@ def analyse(model: torch.nn.Module, *, max_radius: float = 31.5, sigma: float = 
     a ``config.size``. ``arrays`` holds the test radii, codes, reconstructions and the
     manifold line, for the figures.
     """
-    size = model.config.size
     if model.config.latent_dim != 1:
         raise ValueError(f"model must have a 1-D code, got {model.config.latent_dim}")
     r = np.linspace(0.0, max_radius, n_test)
-    x = geoshape.disks(r, size=size, sigma=sigma)
-    xt = torch.from_numpy(x)[:, None]
-    z = model.encode(xt)[:, 0].double().numpy()
-    y = model.decode(torch.from_numpy(z[:, None]).float())[:, 0].double().numpy()
-    area = math.pi * r ** 2
-    err = ((y - x) ** 2).mean(axis=(1, 2))
-    r_hat = np.sqrt(np.maximum(y.sum(axis=(1, 2)), 0.0) / math.pi)
+    a = R.measure(model, r, sigma=sigma)
+    z, err = a["z"], a["mse"]
     dz = np.diff(z)
     trend = np.sign(z[-1] - z[0]) or 1.0
     z_range = float(z.max() - z.min())
     m = {
-        "r2_z_area": _r2_line(area, z),
-        "r2_z_radius": _r2_line(r, z),
+        "r2_z_area": R.r2_line(math.pi * r ** 2, z),
+        "r2_z_radius": R.r2_line(r, z),
         "monotone_share": float(np.mean(dz * trend > 0)),
         "max_reversal": float(max(np.max(-dz * trend), 0.0) / z_range) if z_range > 0 else 1.0,
         "z_min": float(z.min()),
         "z_max": float(z.max()),
         "mse": float(err.mean()),
-        "radius_err_mean": float(np.mean(np.abs(r_hat - r))),
-        "radius_err_max": float(np.max(np.abs(r_hat - r))),
+        "radius_err_mean": float(np.mean(np.abs(a["radius_hat"] - r))),
+        "radius_err_max": float(np.max(np.abs(a["radius_hat"] - r))),
     }
     for lo, hi in zip(BANDS[:-1], BANDS[1:]):
         inside = (r >= lo) & ((r < hi) if hi < BANDS[-1] else (r <= hi))
         m[f"mse_band_{lo:g}_{hi:g}"] = float(err[inside].mean()) if inside.any() else float("nan")
     pad = 0.1 * max(z_range, 1e-6)
     zl = np.linspace(z.min() - pad, z.max() + pad, n_manifold)
-    yl = model.decode(torch.from_numpy(zl[:, None]).float())[:, 0].double().numpy()
-    arrays = {"radius": r, "z": z, "images": x, "recon": y, "radius_hat": r_hat,
-              "manifold_z": zl, "manifold_area": yl.sum(axis=(1, 2))}
+    with torch.no_grad():
+        yl = model.decode(torch.from_numpy(zl[:, None]).float())[:, 0].double().numpy()
+    arrays = {k: a[k] for k in ("radius", "z", "images", "recon", "radius_hat")}
+    arrays.update(manifold_z=zl, manifold_area=yl.sum(axis=(1, 2)))
     return m, arrays
 
 

@@ -40,6 +40,9 @@ EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
     ("official_model", "The authors' own network",
      "The authors' 1,116-parameter Keras layout, trained their way (finite 8-bit set, constant "
      "lr 0.01, keep-best), encodes a disk by its area."),
+    ("interpolation_official", "Interpolating unknown radii, the authors' way",
+     "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
+     "their training, with the regularisers of the talk and of their code."),
     ("position_encoder", "Encoding position",
      "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, "
      "Table 1); a trained encoder finds these weights."),

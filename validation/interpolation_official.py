@@ -1,0 +1,323 @@
+"""Missing radii under the authors' own protocol (talk, "Interpolating disks", slides 21-26).
+
+    python -m validation.interpolation_official [--quick] [--seed S] [--out DIR] [--field value ...]
+
+The talk: trained without the radii 11-18, the autoencoder does not interpolate them;
+regularising the latent space through the encoder fixes it. ``validation.interpolation`` tries
+this under the project's protocol; this experiment tries it the authors' way, with their
+network and training (``validation._official_runs``: ``nets.OfficialAE``, 1,116 parameters;
+1000 disks of 63 x 63 drawn once, sigma 0.5, 8-bit; Adam lr 0.01 constant, batches of 64
+from a fresh shuffle, keep-best every 500 steps, ``steps`` steps), the draws in
+``[gap_lo, gap_hi]`` removed.
+
+Variants (the weight ``lam`` in the authors' units, on a per-pixel-mean MSE):
+
+- ``none``;
+- the talk's three: ``latent_l2`` (type 1, pairwise distances kept), ``denoise`` (type 2: the
+  net sees only noisy inputs, ``lam`` the noise std, over ``noise_stds``) and ``encoder_l2``
+  (type 3, the encoder's kernels);
+- the code's ``all_l2`` (every kernel) and ``contractive`` (``lam`` times the mean over batch
+  and pixels of ``(dz/dx)^2``);
+- each penalty over ``lambdas`` on ``sweep_seeds`` seeds; the setting with the lowest mean gap
+  radius error is then run on ``best_seeds`` seeds;
+- extrapolation (slide 22): no penalty, trained on radii <= ``extrapolate_max``.
+
+Per run, on ``n_test`` exact disks at radii ``linspace(0, max_radius, n_test)``, with the
+decoded radius ``r_hat = sqrt(sum(y) / pi)``: ``gap_radius_err_mean/max`` and
+``seen_radius_err_mean/max`` (``|r_hat - r|``, pixels), ``gap_off_1px`` (share of gap radii
+decoded more than 1 px off), ``mse_gap`` / ``mse_seen``, ``monotone_share`` and
+``max_reversal`` of z(r), ``squeeze`` = (z(gap_hi) - z(gap_lo)) / range of z along the trend,
+beside ``area_share`` (the gap's share of the area range, 0.205: a code that follows the area
+spends that share on the gap), ``dead`` (1 when z is constant). For extrapolation the "gap"
+is every radius above ``extrapolate_max``. A seed *fails* on the gap when more than half of
+its gap radii decode more than 1 px off (:data:`FAIL_OFF_SHARE`).
+
+Outputs in ``--out`` (default ``results/interpolation_official``): ``config.json``,
+``metrics.json`` (``runs.<variant>.s<seed>.<measure>``, ``best.<family>.*``),
+``interpolation_official.npz``, ``official_latent.png`` (z against r per variant at its best
+setting, all seeds, gap shaded), ``official_recon.png`` (reconstructions across the gap) and
+``official_manifold.png`` (area of D(z) along the code line).
+
+Measured (seed 0-4, 10,000 steps each, no penalty; ``--penalties "" --best_seeds 5``; 24 min
+on 2 cores, about 4-5 min a net on one core):
+
+- **The unregularised net interpolates the gap** (the talk's failure is *not reproduced*
+  under the authors' protocol either): 0 of 5 seeds fail; decoded radius on the gap off by
+  0.33 px (median; 0.18-0.54 over seeds; worst single radius 1.37 px), the same as on the
+  seen radii (0.27-0.95 px); at most 20 % of gap radii more than 1 px off (one seed, else 0);
+  gap MSE 3.2x the seen MSE (1.9-5.1x); z monotone in r (share 0.987-0.997, largest reversal
+  0.2 % of the range of z). The gap gets 0.14 of the range of z (0.12-0.22) against its
+  0.205 share of the area: squeezed a little, not collapsed.
+- **Extrapolation fails, as the talk's slide 22 shows**: trained on r <= 16, all 5 seeds
+  decode the radii above 16 wrong (median 12 px off, 92-98 % of them more than 1 px off) and
+  z turns back (monotone share 0.56-1.0) while the seen radii stay within 0.4-0.9 px.
+
+With the talk's regularisers (encoder weight decay 1e-2, denoising std 0.1; 3 seeds): see
+``docs/interpolation_official.md``. The full sweep of the default configuration (five
+penalties over five decades, five seeds at each best setting) is about 6 h of CPU on this
+machine (latent_l2 costs 110 ms a step, contractive 60 ms, against 21 ms without penalty).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from geoshape import checks
+from validation import _official_runs as R
+from validation._disk_runs import pool_map
+from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation._io import save_npz
+from validation._plots import finish, pyplot, save_image_rows
+
+__all__ = ["Config", "main", "cli", "run_metrics", "FAMILIES", "FAIL_OFF_SHARE"]
+
+#: Penalty families in the table's order; "extrapolate" is the no-penalty net trained on small radii.
+FAMILIES = ("none", "latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
+#: A seed fails on the gap when more than this share of gap radii decode more than 1 px off.
+FAIL_OFF_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Config:
+    """Experiment settings (see the module docstring).
+
+    penalties: the families swept over ``lambdas`` (``denoise`` is swept over ``noise_stds``
+    when listed). sweep_seeds / best_seeds: seeds ``seed, seed + 1, ...`` of the sweep and of
+    the best settings. parallel: two worker processes.
+    """
+
+    steps: int = 10_000
+    n_train: int = 1000
+    max_radius: float = 31.5
+    sigma: float = 0.5
+    quantize: bool = True
+    gap_lo: float = 11.0
+    gap_hi: float = 18.0
+    extrapolate_max: float = 16.0
+    penalties: tuple = ("latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
+    lambdas: tuple = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    noise_stds: tuple = (0.05, 0.1, 0.2, 0.5)
+    sweep_seeds: int = 1
+    best_seeds: int = 5
+    keep_best_every: int = 500
+    bias: bool = True
+    n_test: int = 300
+    parallel: bool = True
+    progress: bool = True
+    seed: int = 0
+    out: str = "results/interpolation_official"
+
+    def __post_init__(self):
+        for name in ("steps", "n_train", "sweep_seeds", "best_seeds", "n_test"):
+            checks.integer(getattr(self, name), name, lo=1 if name != "n_test" else 10)
+        checks.integer(self.keep_best_every, "keep_best_every", lo=0)
+        checks.real(self.max_radius, "max_radius", lo=1.0, hi=64.0)
+        checks.real(self.sigma, "sigma", lo=0.0, hi=8.0)
+        checks.real(self.gap_lo, "gap_lo", lo=0.0, hi=self.max_radius)
+        checks.real(self.gap_hi, "gap_hi", lo=self.gap_lo, lo_open=True, hi=self.max_radius)
+        checks.real(self.extrapolate_max, "extrapolate_max", lo=0.0, lo_open=True, hi=self.max_radius)
+        for name in ("quantize", "bias", "parallel", "progress"):
+            checks.boolean(getattr(self, name), name)
+        object.__setattr__(self, "penalties", tuple(self.penalties))
+        for p in self.penalties:
+            checks.choice(p, "penalties", FAMILIES[1:])
+        for name in ("lambdas", "noise_stds"):
+            object.__setattr__(self, name, tuple(float(checks.positive(v, name)) for v in getattr(self, name)))
+            if not getattr(self, name):
+                raise ValueError(f"{name} must list at least one value")
+        checks.seed(self.seed)
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(steps=200, n_train=256, penalties=("denoise", "encoder_l2", "contractive"), lambdas=(1e-2,),
+                   noise_stds=(0.1,), best_seeds=2, keep_best_every=50, n_test=60, progress=False,
+                   out="results/interpolation_official_quick")
+
+    def seeds(self, k: int) -> list[int]:
+        return [self.seed + i for i in range(k)]
+
+
+# ----------------------------------------------------------------------------- measures
+def run_metrics(model, radii: np.ndarray, gap: tuple[float, float], *, sigma: float) -> tuple[dict, dict]:
+    """The per-run measures of the module docstring, ``(metrics, arrays)``; ``gap`` is the
+    closed interval of radii never trained on (``(r_max_trained, inf)`` for extrapolation)."""
+    a = R.measure(model, radii, sigma=sigma)
+    r, z = a["radius"], a["z"]
+    in_gap = (r >= gap[0]) & (r <= gap[1])
+    err = np.abs(a["radius_hat"] - r)
+    dz = np.diff(z)
+    trend = np.sign(z[-1] - z[0]) or 1.0
+    z_range = float(z.max() - z.min())
+    hi = min(gap[1], r[-1])
+    m = {
+        "gap_radius_err_mean": float(err[in_gap].mean()),
+        "gap_radius_err_max": float(err[in_gap].max()),
+        "seen_radius_err_mean": float(err[~in_gap].mean()),
+        "seen_radius_err_max": float(err[~in_gap].max()),
+        "gap_off_1px": float(np.mean(err[in_gap] > 1.0)),
+        "mse_gap": float(a["mse"][in_gap].mean()),
+        "mse_seen": float(a["mse"][~in_gap].mean()),
+        "monotone_share": float(np.mean(dz * trend > 0)),
+        "max_reversal": float(max(np.max(-dz * trend), 0.0) / z_range) if z_range > 0 else 1.0,
+        "squeeze": float(trend * (np.interp(hi, r, z) - np.interp(gap[0], r, z)) / z_range) if z_range > 0 else 0.0,
+        "area_share": float((hi**2 - gap[0] ** 2) / r[-1] ** 2),
+        "dead": float(z_range < 1e-6),
+    }
+    return m, a
+
+
+# ----------------------------------------------------------------------------- runs
+def _spec(cfg: Config, name: str, penalty: str, lam: float, seed: int, *, extrapolate: bool = False) -> dict:
+    return {"name": name, "seed": seed, "steps": cfg.steps, "n_train": cfg.n_train, "penalty": penalty,
+            "lam": lam, "bias": cfg.bias, "max_radius": cfg.max_radius, "sigma": cfg.sigma,
+            "quantize": cfg.quantize, "keep_best_every": cfg.keep_best_every,
+            "gap": None if extrapolate else (cfg.gap_lo, cfg.gap_hi),
+            "r_keep_max": cfg.extrapolate_max if extrapolate else None}
+
+
+def _settings(cfg: Config) -> dict[str, list[tuple[str, float]]]:
+    """family -> [(variant name, lam), ...] of the sweep."""
+    out = {"none": [("none", 0.0)]}
+    for p in cfg.penalties:
+        values = cfg.noise_stds if p == "denoise" else cfg.lambdas
+        out[p] = [(f"{p}_{v:g}", v) for v in values]
+    return out
+
+
+def _train(cfg: Config, specs: list[dict]) -> dict[tuple[str, int], dict]:
+    runs = pool_map(R.run_one, specs, steps=[s["steps"] for s in specs], parallel=cfg.parallel,
+                    progress=cfg.progress, desc=f"{len(specs)} nets of the authors' layout")
+    return {(r["name"], r["seed"]): r for r in runs}
+
+
+def _summary(values: list[float]) -> str:
+    v = np.asarray(values)
+    return f"{np.median(v):.3g} [{v.min():.3g}, {v.max():.3g}]" if len(v) > 1 else f"{v[0]:.3g}"
+
+
+def main(config: Config) -> Result:
+    """Sweep, pick each family's best setting, rerun it over seeds, measure; write outputs."""
+    t0 = time.perf_counter()
+    out = Path(config.out)
+    settings = _settings(config)
+    sweep_seeds, best_seeds = config.seeds(config.sweep_seeds), config.seeds(config.best_seeds)
+    specs = [_spec(config, name, fam, lam, s) for fam, rows in settings.items() for name, lam in rows
+             for s in sweep_seeds]
+    runs = _train(config, specs)
+
+    radii = np.linspace(0.0, config.max_radius, config.n_test)
+    gap = (config.gap_lo, config.gap_hi)
+    measured: dict[tuple[str, int], tuple[dict, dict]] = {}
+
+    def measure_run(key, g):
+        if key not in measured:
+            measured[key] = run_metrics(R.model_of(runs[key]), radii, g, sigma=config.sigma)
+        return measured[key][0]
+
+    best: dict[str, tuple[str, float]] = {}
+    for fam, rows in settings.items():
+        scores = {name: np.mean([measure_run((name, s), gap)["gap_radius_err_mean"] for s in sweep_seeds])
+                  for name, _ in rows}
+        name = min(scores, key=scores.get)
+        best[fam] = (name, dict(rows)[name])
+    more = [_spec(config, name, fam, lam, s) for fam, (name, lam) in best.items() for s in best_seeds
+            if (name, s) not in runs]
+    more += [_spec(config, "extrapolate", "none", 0.0, s, extrapolate=True) for s in best_seeds]
+    runs.update(_train(config, more))
+    for s in best_seeds:
+        measure_run(("extrapolate", s), (config.extrapolate_max, math.inf))
+    for fam, (name, _) in best.items():
+        for s in best_seeds:
+            measure_run((name, s), gap)
+
+    metrics: dict = {"runs": {}, "best": {}, "area_share_gap": (gap[1] ** 2 - gap[0] ** 2) / config.max_radius ** 2}
+    for (name, s), (m, _) in sorted(measured.items()):
+        metrics["runs"].setdefault(name, {})[f"s{s}"] = m
+        metrics["runs"][name][f"s{s}"]["train_seconds"] = runs[(name, s)]["seconds"]
+    rows = []
+    families = list(best.items()) + [("extrapolate", ("extrapolate", 0.0))]
+    for fam, (name, lam) in families:
+        ms = [measured[(name, s)][0] for s in best_seeds]
+        fails = sum(m["gap_off_1px"] > FAIL_OFF_SHARE for m in ms)
+        metrics["best"][fam] = {"lam": lam, "seeds": len(ms), "fails": fails,
+                                **{k: float(np.median([m[k] for m in ms])) for k in ms[0]}}
+        rows.append((fam if fam in ("none", "extrapolate") else f"{fam} @ {lam:g}",
+                     f"{fails}/{len(ms)}", _summary([m["gap_radius_err_mean"] for m in ms]),
+                     _summary([m["gap_off_1px"] for m in ms]),
+                     _summary([m["mse_gap"] / max(m["mse_seen"], 1e-12) for m in ms]),
+                     _summary([m["monotone_share"] for m in ms]), _summary([m["squeeze"] for m in ms])))
+    metrics["total_seconds"] = time.perf_counter() - t0
+    table = (f"authors' protocol, {config.steps} steps, gap [{gap[0]:g}, {gap[1]:g}] (area share "
+             f"{metrics['area_share_gap']:.3f}); median [min, max] over {len(best_seeds)} seeds\n"
+             + format_table(rows, ("variant @ best lam", "fails", "gap |r_hat - r|", "gap > 1 px",
+                                   "MSE gap/seen", "z monotone", "squeeze")))
+
+    _figures(config, best, best_seeds, measured, out)
+    save_npz(out / "interpolation_official.npz",
+             {f"{name}_s{s}_{k}": v for (name, s), (_, a) in measured.items() for k, v in a.items()
+              if k in ("z", "radius_hat", "mse")} | {"radius": radii})
+    flat = _flatten(metrics)
+    write_outputs(out, config, flat)
+    return Result(config=config, metrics=flat, table=table, out=out)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, float]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (the keys of ``metrics.json``)."""
+    out: dict[str, float] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+def _figures(cfg: Config, best: dict, seeds: list[int], measured: dict, out: Path) -> None:
+    plt = pyplot()
+    panels = list(best.items()) + [("extrapolate", ("extrapolate", 0.0))]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.8), squeeze=False)
+    for ax, (fam, (name, lam)) in zip(axes[0], panels):
+        lo, hi = (cfg.extrapolate_max, cfg.max_radius) if fam == "extrapolate" else (cfg.gap_lo, cfg.gap_hi)
+        ax.axvspan(lo, hi, color="0.9")
+        for s in seeds:
+            a = measured[(name, s)][1]
+            ax.plot(a["radius"], a["z"], lw=1, label=f"seed {s}")
+        ax.set_title(fam if fam in ("none", "extrapolate") else f"{fam} {lam:g}", fontsize=8)
+        ax.set_xlabel("radius r", fontsize=7)
+    axes[0, 0].set_ylabel("code z", fontsize=7)
+    fig.suptitle("latent against radius, authors' protocol (untrained radii shaded)", fontsize=9)
+    finish(fig, out / "official_latent.png", dpi=100)
+
+    radii = measured[(best["none"][0], seeds[0])][1]["radius"]
+    idx = [int(np.argmin(np.abs(radii - r))) for r in np.linspace(cfg.gap_lo - 3, cfg.gap_hi + 3, 8)]
+    rows = [("disk", measured[(best["none"][0], seeds[0])][1]["images"][idx])]
+    for fam, (name, lam) in best.items():
+        rows.append((name, np.clip(measured[(name, seeds[0])][1]["recon"][idx], 0, 1)))
+    save_image_rows(rows, [f"r={radii[i]:.1f}" for i in idx], out / "official_recon.png",
+                    f"reconstructions across the gap, seed {seeds[0]}")
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    for fam, (name, _) in best.items():
+        a = measured[(name, seeds[0])][1]
+        ax.plot(a["z"], a["recon"].sum(axis=(1, 2)), lw=1, label=name)
+    ax.plot([], [], " ", label=f"seed {seeds[0]}")
+    ax.set_xlabel("code z")
+    ax.set_ylabel("area of D(E(x_r)) (pixels^2)")
+    ax.legend(fontsize=6)
+    finish(fig, out / "official_manifold.png", dpi=110)
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    return run_cli(Config, main, argv, __doc__, "config.json,metrics.json,official_*.png,interpolation_official.npz")
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
