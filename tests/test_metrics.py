@@ -357,3 +357,50 @@ def test_abs_correlation_table_spearman():
     assert t[0, 0] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="method"):
         M.abs_correlation_table(x, {"x": x}, method="kendall")
+
+
+# --------------------------------------------------------------------------------------------
+# the field's estimators: disentanglement_lib's DCI (gradient-boosted trees) and MIG recipe
+
+
+def _factors(n=300, k=3, seed=0):
+    return np.random.default_rng(seed).uniform(size=(n, k))
+
+
+def test_dci_gbt_known_answers():
+    f = _factors()
+    ident = M.dci_gbt(f, f, n_bins=5)
+    assert ident.disentanglement > 0.95 and ident.completeness > 0.95 and ident.informativeness > 0.9
+    perm = M.dci_gbt(f[:, [2, 0, 1]], f, n_bins=5)
+    # the same code in another order is as good (tie-breaking inside the trees may differ)
+    assert abs(perm.disentanglement - ident.disentanglement) < 0.02
+    assert abs(perm.completeness - ident.completeness) < 0.02
+    np.testing.assert_allclose(perm.importance[[1, 2, 0]], ident.importance, atol=0.05)
+    const = M.dci_gbt(np.zeros_like(f), f, n_bins=5)
+    assert const.disentanglement < 1e-6 and const.completeness < 1e-6
+    dup = M.dci_gbt(np.repeat(f[:, :1], 3, axis=1), f, n_bins=5)
+    assert dup.disentanglement < 0.1
+    with pytest.raises(ValueError, match="constant"):
+        M.dci_gbt(f, np.c_[f[:, :2], np.ones(len(f))], n_bins=5)
+
+
+def test_mig_is_disentanglement_libs_recipe():
+    # disentanglement_lib: histogram_discretize = np.digitize(x, np.histogram(x, bins)[1][:-1]),
+    # MI by sklearn.metrics.mutual_info_score, entropy of the discrete factor.
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(3)
+    f = rng.uniform(size=(2000, 2))
+    z = np.c_[f[:, 0] + 0.05 * rng.normal(size=2000), f[:, 1] ** 2, rng.normal(size=2000)]
+
+    def digitize(x):
+        return np.digitize(x, np.histogram(x, 20)[1][:-1])
+
+    zd = np.stack([digitize(z[:, i]) for i in range(3)], axis=1)
+    fd = np.stack([digitize(f[:, j]) for j in range(2)], axis=1)
+    mi = np.array([[mutual_info_score(zd[:, i], fd[:, j]) for j in range(2)] for i in range(3)])
+    h = np.array([mutual_info_score(fd[:, j], fd[:, j]) for j in range(2)])
+    top = -np.sort(-mi, axis=0)
+    want = float(np.mean((top[0] - top[1]) / h))
+    np.testing.assert_allclose(M.mutual_info_matrix(z, f), mi, rtol=1e-10, atol=1e-12)
+    assert M.mig(z, f) == pytest.approx(want, rel=1e-10)

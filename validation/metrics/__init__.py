@@ -38,6 +38,7 @@ from validation.metrics.disentanglement import (
     N_BINS,
     DCIResult,
     dci,
+    dci_gbt,
     discretize,
     entropy_discrete,
     mig,
