@@ -56,6 +56,8 @@ Private library modules
 - :mod:`validation._experiment`: the command line, ``Result``, the table, the output files;
 - :mod:`validation._disk_runs`: centred-disk data and disk-AE trainings, one process per core;
 - :mod:`validation._pca_runs`: PCA-AE and baseline trainings and their measures;
+- :mod:`validation._official_runs`: the authors' protocol (data, training loop, penalties in
+  their units, measures on exact disks);
 - :mod:`validation._plots`: figures; :mod:`validation._io`: ``.npz`` and flat metrics;
 - :mod:`validation.metrics` (public): comparisons, the ellipse protocol, MI / MIG / DCI / SAP.
 """
