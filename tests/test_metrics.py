@@ -382,6 +382,12 @@ def test_dci_gbt_known_answers():
     assert dup.disentanglement < 0.1
     with pytest.raises(ValueError, match="constant"):
         M.dci_gbt(f, np.c_[f[:, :2], np.ones(len(f))], n_bins=5)
+    for kwargs, match in ((dict(test_fraction=1.0), "test_fraction"), (dict(test_fraction=True), "test_fraction"),
+                          (dict(n_bins=1), "n_bins"), (dict(rng=-1), "rng")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            M.dci_gbt(f, f, **kwargs)
+    with pytest.raises(ValueError, match="codes"):
+        M.dci_gbt(f[:10], f, n_bins=5)
 
 
 def test_mig_is_disentanglement_libs_recipe():

@@ -157,6 +157,22 @@ def _entropy_rows(p: np.ndarray, base: int) -> np.ndarray:
     return np.where(s[:, 0] > 0, 1.0 - ent, 0.0)
 
 
+def _split_args(test_fraction, rng) -> np.random.Generator:
+    """Check the held-out share of the DCI estimators; the generator of their split."""
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
+        0.0 < test_fraction < 1.0
+    ):
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    return _arrays.rng(rng)
+
+
+def _split(n: int, test_fraction: float, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(test, train)`` row indices: a random ``test_fraction`` of ``n`` (at least 1, leaving 2)."""
+    n_test = max(1, min(n - 2, int(round(test_fraction * n))))
+    perm = gen.permutation(n)
+    return perm[:n_test], perm[n_test:]
+
+
 def dci(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rng=0) -> DCIResult:
     """Disentanglement, completeness, informativeness (Eastwood & Williams 2018).
 
@@ -172,18 +188,11 @@ def dci(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rn
     """
     z, f = _codes_factors(codes, factors, min_rows=8)
     n_bins = _arrays.n_bins(n_bins)
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
-        0.0 < test_fraction < 1.0
-    ):
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    gen = _arrays.rng(rng)
+    gen = _split_args(test_fraction, rng)
     sd = f.std(axis=0)
     if np.any(sd == 0):
         raise ValueError(f"factors column {int(np.argmin(sd))} is constant: DCI undefined")
-    n = z.shape[0]
-    n_test = max(1, min(n - 2, int(round(test_fraction * n))))
-    perm = gen.permutation(n)
-    test, train = perm[:n_test], perm[n_test:]
+    test, train = _split(z.shape[0], test_fraction, gen)
     y = (f - f[train].mean(0)) / f[train].std(0).clip(min=1e-300)
     d, k = z.shape[1], f.shape[1]
     edges = []
@@ -235,18 +244,11 @@ def dci_gbt(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25
 
     z, f = _codes_factors(codes, factors, min_rows=8)
     n_bins = _arrays.n_bins(n_bins)
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
-        0.0 < test_fraction < 1.0
-    ):
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    gen = _arrays.rng(rng)
+    gen = _split_args(test_fraction, rng)
     fd = _discrete_factors(f, n_bins)
     if np.any([np.unique(fd[:, j]).size < 2 for j in range(f.shape[1])]):
         raise ValueError("factors must not be constant: DCI undefined")
-    n = z.shape[0]
-    n_test = max(1, min(n - 2, int(round(test_fraction * n))))
-    perm = gen.permutation(n)
-    test, train = perm[:n_test], perm[n_test:]
+    test, train = _split(z.shape[0], test_fraction, gen)
     seed = int(gen.integers(2**31 - 1))
     d, k = z.shape[1], f.shape[1]
     importance = np.zeros((d, k))
