@@ -124,3 +124,19 @@ def test_gap_measures_against_a_hand_computed_case():
     # disk still holds the centre pixel (63 is odd): r_hat = 1 / sqrt(pi) = 0.564.
     assert m["gap_radius_err_max"] < 0.5 and m["seen_radius_err_max"] < 0.57
     assert m["squeeze"] == pytest.approx((18**2 - 11**2) / 31.5**2, abs=0.03)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(penalties=("l1",)), "penalties"),
+    (dict(lambdas=(0.0,)), "lambdas"),
+    (dict(lambdas=()), "lambdas"),
+    (dict(gap_lo=18.0, gap_hi=11.0), "gap_hi"),
+    (dict(best_seeds=0), "best_seeds"),
+    (dict(steps=1.5), "steps"),
+    (dict(extrapolate_max=40.0), "extrapolate_max"),
+])
+def test_gap_config_refuses_bad_values(changes, match):
+    from validation import interpolation_official as io
+
+    with pytest.raises((ValueError, TypeError), match=match):
+        io.Config(**changes)
