@@ -291,13 +291,19 @@ def test_bad_values_give_a_result_or_an_error_naming_the_argument(name):
 
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(min_value=-(2**80), max_value=2**80),
+    # Small ints, and huge ones that the memory budget must refuse at once; counts in between
+    # (say n = 3e6 images of 16 x 16, 3 GiB) are valid calls that may take more than a few seconds.
+    st.integers(min_value=-(10**5), max_value=10**5),
+    st.integers(min_value=2**40, max_value=2**80),
+    st.integers(min_value=-(2**80), max_value=-(2**40)),
     st.floats(min_value=-1e-300, max_value=1e-300),
     st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=3),
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same 300 draws on every run, so CI is reproducible; raise max_examples
+# (or drop derandomize) locally to search further.
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(VALID)), data=st.data(), value=NUMBERS)
 def test_drawn_numbers_give_a_result_or_an_error_naming_the_argument(name, data, value):
     arg = data.draw(st.sampled_from(sorted(VALID[name][1])), label="argument")

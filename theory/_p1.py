@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geoshape import checks
+from theory._checks import R_RANGE
 
 __all__ = ["P1", "check_profile"]
 
@@ -36,6 +37,10 @@ __all__ = ["P1", "check_profile"]
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(4)
 _GL_T = 0.5 * (_GL_X + 1.0)
 _GL_W = 0.5 * _GL_W
+
+
+#: Largest (and inverse of the smallest nonzero) max |f| a profile may have.
+F_MAX = 1e100
 
 
 def check_profile(f, rho) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +56,13 @@ def check_profile(f, rho) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"rho must start at 0 (the functional starts at the centre), got {rho[0]:g}")
     if np.any(np.diff(rho) <= 0):
         raise ValueError("rho must be strictly increasing")
+    if rho[-1] > R_RANGE[1]:
+        raise ValueError(f"rho must end at most at {R_RANGE[1]:g} pixels (theory._checks.R_RANGE), got {rho[-1]:g}")
+    # J ~ f^2 rho^5 and h = <f, 1_B> / |f|^2 ~ 1 / f: within these bounds every product stays
+    # inside float64 for rho up to 1e6.
+    scale = float(np.max(np.abs(f)))
+    if scale > F_MAX or 0.0 < scale < 1.0 / F_MAX:
+        raise ValueError(f"f must have max |f| in [1e-100, 1e100] (or be zero), got {scale:g}")
     return f, rho
 
 
