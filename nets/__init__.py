@@ -8,7 +8,7 @@
 Models: :class:`DiskAE` (the talk's disk autoencoder, :mod:`nets.disk_ae`),
 :class:`PositionEncoder` / :class:`PositionDecoder` (:mod:`nets.position`), the PCA-like
 autoencoder :class:`PCAAE` (:mod:`nets.pca_ae`) and its baselines :class:`PlainAE` and
-:class:`BetaVAE` (:mod:`nets.plain_ae`, :mod:`nets.vae`), all three built from the shared
+:class:`BetaVAE` / :class:`BetaTCVAE` (:mod:`nets.plain_ae`, :mod:`nets.vae`, :mod:`nets.tcvae`), all built from the shared
 architecture of :mod:`nets.conv_ae` (:class:`ConvAEConfig`); the authors' own Keras layout
 :class:`OfficialAE` and :func:`load_keras_weights` for their HDF5 weights (:mod:`nets.official`).
 """
@@ -20,6 +20,7 @@ from .train import History, TrainConfig, load_checkpoint, train
 from .conv_ae import ConvAEConfig
 from .pca_ae import PCAAE, PCAAEConfig, covariance_loss, train_pca_ae
 from .plain_ae import PlainAE
+from .tcvae import BetaTCVAE, TCVAEConfig, tc_decomposition
 from .vae import BetaVAE, VAEConfig, gaussian_kl
 from .official import OfficialAE, OfficialAEConfig, load_keras_weights
 
@@ -44,6 +45,9 @@ __all__ = [
     "train_pca_ae",
     "PlainAE",
     "BetaVAE",
+    "BetaTCVAE",
+    "TCVAEConfig",
+    "tc_decomposition",
     "VAEConfig",
     "gaussian_kl",
     "OfficialAE",

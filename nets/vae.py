@@ -94,9 +94,12 @@ class BetaVAE(nn.Module):
         [torch.Size([3, 2]), torch.Size([3, 2])]
     """
 
+    #: the config class this model takes (a subclass's own, e.g. the beta-TCVAE's)
+    config_type: type = VAEConfig
+
     def __init__(self, config: VAEConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
-        config, seed = _checks.model_args(config, VAEConfig, VAEConfig, seed)
+        config, seed = _checks.model_args(config, self.config_type, self.config_type, seed)
         n = sum(n_encoder_parameters(config, 2 * q) for q in config.packets) + n_decoder_parameters(
             config, config.latent_dim)
         _checks.weights_budget(n, "config (size, widths, packet, n_stages)")

@@ -614,3 +614,77 @@ def test_shared_config_checks_name_the_field():
         m.add_stage()
         m.reconstruct(torch.zeros(2, 16, 16), 1.0)
 
+
+
+# --------------------------------------------------------------------------- beta-TCVAE
+def _tc_reference(z, mu, logvar, n_data):
+    """Chen et al.'s minibatch-weighted sampling, written with scipy.stats / scipy.special."""
+    from scipy.special import logsumexp
+    from scipy.stats import norm
+
+    m = z.shape[0]
+    sd = np.exp(0.5 * logvar)
+    pair = norm.logpdf(z[:, None, :], loc=mu[None, :, :], scale=sd[None, :, :])  # (i, j, d)
+    log_qz = logsumexp(pair.sum(2), axis=1) - math.log(n_data * m)
+    log_prod = (logsumexp(pair, axis=1) - math.log(n_data * m)).sum(1)
+    log_qzx = norm.logpdf(z, loc=mu, scale=sd).sum(1)
+    log_pz = norm.logpdf(z).sum(1)
+    return {"mi": np.mean(log_qzx - log_qz), "tc": np.mean(log_qz - log_prod), "dwkl": np.mean(log_prod - log_pz)}
+
+
+def test_tc_decomposition_matches_scipy_on_a_hand_batch():
+    from nets import tc_decomposition
+
+    z = np.array([[0.3, -1.2], [1.5, 0.4], [-0.7, 0.9]])
+    mu = np.array([[0.1, -1.0], [1.2, 0.5], [-0.5, 1.1]])
+    logvar = np.array([[-1.0, -0.5], [0.2, -2.0], [-0.3, 0.1]])
+    got = tc_decomposition(*(torch.tensor(a) for a in (z, mu, logvar)), dataset_size=50)
+    ref = _tc_reference(z, mu, logvar, 50)
+    for k in ("mi", "tc", "dwkl"):
+        assert float(got[k]) == pytest.approx(ref[k], rel=1e-12, abs=1e-12), k
+    # the three parts add up to the sampled KL, log q(z|x) - log p(z), whatever N is
+    from scipy.stats import norm
+
+    kl = np.mean(norm.logpdf(z, mu, np.exp(0.5 * logvar)).sum(1) - norm.logpdf(z).sum(1))
+    assert sum(float(v) for v in got.values()) == pytest.approx(kl, rel=1e-12)
+
+
+def test_tc_decomposition_of_a_batch_of_one():
+    from nets import tc_decomposition
+
+    # one sample from a set of N = 1: q(z) and prod_d q(z_d) are the same Gaussian, TC = 0;
+    # with N = 7, log q(z) = log q(z|x) - log 7, so MI = log 7 and TC = (d - 1) log 7
+    z, mu, lv = (torch.tensor(v, dtype=torch.float64) for v in ([[0.4, -0.3]], [[0.1, 0.2]], [[0.0, -1.0]]))
+    assert float(tc_decomposition(z, mu, lv, 1)["tc"]) == pytest.approx(0.0, abs=1e-15)
+    parts = tc_decomposition(z, mu, lv, 7)
+    assert float(parts["mi"]) == pytest.approx(math.log(7), rel=1e-12)
+    assert float(parts["tc"]) == pytest.approx(math.log(7), rel=1e-12)
+
+
+def test_tcvae_loss_terms_weighted_and_checked():
+    from nets import BetaTCVAE, TCVAEConfig
+
+    cfg = TCVAEConfig(size=16, n_stages=2, beta=6.0, alpha=0.5, gamma=2.0, dataset_size=40)
+    vae = BetaTCVAE(cfg, seed=0)
+    x = torch.rand(8, 1, 16, 16)
+    torch.manual_seed(3)
+    terms = {k: v.detach() for k, v in vae.training_loss(x, x).items()}
+    torch.manual_seed(3)
+    mu, logvar = vae.encode_stats(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    ref = _tc_reference(*(t.detach().double().numpy() for t in (z, mu, logvar)), 40)
+    assert float(terms["tc"]) == pytest.approx(6.0 * ref["tc"], rel=1e-4)
+    assert float(terms["mi"]) == pytest.approx(0.5 * ref["mi"], rel=1e-4)
+    assert float(terms["dwkl"]) == pytest.approx(2.0 * ref["dwkl"], rel=1e-4)
+    with pytest.raises(ValueError, match="dataset_size"):
+        vae.training_loss(torch.rand(50, 1, 16, 16), torch.rand(50, 1, 16, 16))
+    with pytest.raises(ValueError, match="beta"):
+        TCVAEConfig(beta=-1.0)
+    with pytest.raises(ValueError, match="dataset_size"):
+        TCVAEConfig(dataset_size=0)
+    with pytest.raises(TypeError, match="TCVAEConfig"):
+        BetaTCVAE(VAEConfig(size=16, n_stages=2), seed=0)
+    with pytest.raises(ValueError, match="dataset_size"):
+        from nets import tc_decomposition
+
+        tc_decomposition(z, mu, logvar, 3)

@@ -26,7 +26,7 @@ def test_quick_run_writes_every_output(quick):
         assert (quick.out / name).is_file(), name
     saved = json.loads((quick.out / "metrics.json").read_text())
     assert set(saved) == set(quick.metrics)
-    assert "PCA-AE seeds" in quick.table and "notebook" in quick.table
+    assert "notebook PCA-AE" in quick.table and "tcvae" in quick.table
 
 
 def test_quick_run_claims(quick):
@@ -35,13 +35,18 @@ def test_quick_run_claims(quick):
     assert m["pca_ae.stages_decreasing"] == 1
     # measured 0.074: the covariance term works from the first steps (plain AE: 0.92)
     assert m["pca_ae.latent_abs_corr_max"] < 0.2
-    assert m["seeds.pca_ae.n"] == m["seeds.pca_ae_packet.n"] == 2
     # the packet variant branches from the one-by-one PCA-AE's first stage: same z1
     assert m["pca_ae_packet.corr.area.z1"] == m["pca_ae.corr.area.z1"]
     assert m["pca_ae_packet.latent_abs_corr_max"] < 0.2  # measured 0.07: covariance inside the packet
-    for p in ("pca_ae", "pca_ae_seed1", "pca_ae_packet", "pca_ae_packet_seed1"):
+    for p in ("pca_ae", "pca_ae_packet"):
         assert m[f"{p}.pair.component.area"] == 1
         assert {m[f"{p}.pair.component.hv_ratio"], m[f"{p}.pair.component.diag_ratio"]} == {2, 3}
+    # every model of the run, baselines included, is read by the same protocol
+    for kind in E.kinds_of(quick.config):
+        assert sorted(m[f"{kind}.pair.component.{n}"] for n in E.MEASURES) == [1, 2, 3]
+        for key in ("factors.mig", "factors.dci_gbt_disentanglement", "pair.off_target_excess_max", "recon_mse"):
+            assert np.isfinite(m[f"{kind}.{key}"]), (kind, key)
+    assert E.kinds_of(quick.config) == ["pca_ae", "pca_ae_packet", "ae", "vae_b4", "tcvae"]
 
 
 def test_protocol_matches_swapped_ratios_and_discounts_data_correlations():
@@ -69,8 +74,12 @@ def test_protocol_matches_swapped_ratios_and_discounts_data_correlations():
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="n_components"):
         E.Config(n_components=2)
-    with pytest.raises(ValueError, match="extra_seeds"):
-        E.Config(extra_seeds=-1)
+    with pytest.raises(ValueError, match="betas"):
+        E.Config(betas=(1.0, 1.0))
+    with pytest.raises(ValueError, match="betas"):
+        E.Config(betas=())
+    with pytest.raises(ValueError, match="tc_beta"):
+        E.Config(tc_beta=-1.0)
     with pytest.raises(ValueError, match="arch"):
         E.Config(arch="resnet")
     with pytest.raises(ValueError, match="lr_schedule"):

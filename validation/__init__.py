@@ -25,7 +25,12 @@ pca_ae_position         radius and 2-D position: one component a stage against p
 ======================= =======================================================================
 
 Benchmarks (ratios against a baseline measured in the same run): ``bench_geoshape``,
-``bench_nets``.
+``bench_nets``, ``bench_sweep`` (the sweep runner's throughput on 1 and N workers).
+
+Over seeds and grids: ``python -m validation.sweep NAME --seeds 0:10 [--set field=v1,v2]``
+(:mod:`validation.sweep`, on Dask distributed; statistics in :mod:`validation.sweep_summary`).
+One run of an experiment is one seed; the sweep writes ``OUT/<point>/seed=<s>/`` exactly as
+the single run would, and ``OUT/summary.{json,md,png}``.
 
 The contract every experiment follows
 -------------------------------------
@@ -54,6 +59,7 @@ leaves a partial file.
 Private library modules
 -----------------------
 - :mod:`validation._experiment`: the command line, ``Result``, the table, the output files;
+  ``IN_SWEEP_ENV``, set while a process runs one run of a sweep;
 - :mod:`validation._disk_runs`: centred-disk data and disk-AE trainings, one process per core;
 - :mod:`validation._pca_runs`: PCA-AE and baseline trainings and their measures;
 - :mod:`validation._official_runs`: the authors' protocol (data, training loop, penalties in

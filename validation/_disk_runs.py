@@ -24,12 +24,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import multiprocessing
+import os
 import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 import geoshape
+from validation._experiment import IN_SWEEP_ENV
 
 __all__ = ["CentredDisks", "disk_spec", "grid_specs", "train_runs", "train_models", "load_model",
            "codes_and_outputs", "cpu_seconds", "max_reversal", "pool_map", "step_reporter"]
@@ -143,8 +145,12 @@ def pool_map(fn, specs: Sequence[Any], *, steps: Sequence[int], parallel: bool =
     ``fn`` must be a module-level function (it is pickled). ``steps_done`` is a queue on which
     ``fn`` puts the number of steps it has done since its last report, for one progress bar
     in the parent over ``sum(steps)`` (two bars drawn by two processes on one terminal line
-    garble each other); it is None without ``progress`` or without ``parallel``.
+    garble each other); it is None without ``progress`` or without ``parallel``. Inside a run
+    of a sweep (:mod:`validation.sweep`, which already gives every run its own process) the
+    specs run one after another in the calling process.
     """
+    if os.environ.get(IN_SWEEP_ENV) == "1":
+        parallel = False
     if not (parallel and len(specs) > 1):
         return [fn(s, None) for s in specs]
     ctx = multiprocessing.get_context("spawn")

@@ -21,7 +21,11 @@ from geoshape.io import atomic_write_json
 from nets.io import atomic_torch_save
 from validation._io import flat_numbers
 
-__all__ = ["Result", "format_table", "parse_cli", "write_outputs", "run_cli"]
+#: "1" in a process running one run of a sweep (:mod:`validation.sweep`): experiments then run
+#: their own several trainings in that process instead of a pool of their own.
+IN_SWEEP_ENV = "GEOSHAPE_SWEEP_WORKER"
+
+__all__ = ["IN_SWEEP_ENV", "Result", "format_table", "parse_cli", "parse_value", "write_outputs", "run_cli"]
 
 
 def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -59,28 +63,38 @@ def parse_cli(config_cls, argv: Sequence[str] | None, description: str):
         raw = getattr(args, name)
         if raw is None:
             continue
-        cur = getattr(base, name)
         try:
-            if isinstance(cur, bool):
-                if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError(raw)
-                val = raw.lower() in ("1", "true", "yes")
-            elif isinstance(cur, int):
-                val = int(raw)
-            elif isinstance(cur, float) or cur is None and name != "out":
-                val = float(raw)
-            elif isinstance(cur, tuple):
-                kind = type(cur[0]) if cur else float
-                val = tuple(kind(v) for v in raw.split(",") if v)
-            else:
-                val = raw
-        except ValueError:
-            p.error(f"--{name}: cannot parse {raw!r} as {type(cur).__name__}")
-        changes[name] = val
+            changes[name] = parse_value(base, name, raw)
+        except ValueError as e:
+            p.error(f"--{name}: {e}")
     try:
         return dataclasses.replace(base, **changes)
     except (ValueError, TypeError) as e:
         p.error(str(e))
+
+
+def parse_value(base, name: str, raw: str):
+    """The command-line string ``raw`` as a value of field ``name``, typed like the field's
+    value in the config ``base``: bools from 1/0/true/false/yes/no, ints, floats (also for
+    fields whose value is None, ``out`` excepted), tuples from comma-separated items of the
+    type of the tuple's first item (float when empty), strings as given. ValueError if
+    ``raw`` does not parse."""
+    cur = getattr(base, name)
+    try:
+        if isinstance(cur, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(cur, int):
+            return int(raw)
+        if isinstance(cur, float) or cur is None and name != "out":
+            return float(raw)
+        if isinstance(cur, tuple):
+            kind = type(cur[0]) if cur else float
+            return tuple(kind(v) for v in raw.split(",") if v)
+        return raw
+    except ValueError:
+        raise ValueError(f"cannot parse {raw!r} as {type(cur).__name__}") from None
 
 
 @dataclass

@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from nets import PCAAE, BetaVAE, PCAAEConfig, PlainAE, TrainConfig, VAEConfig, train, train_pca_ae
+from nets import (PCAAE, BetaTCVAE, BetaVAE, PCAAEConfig, PlainAE, TCVAEConfig, TrainConfig, VAEConfig, train,
+                  train_pca_ae)
 from validation import metrics as M
 from validation._experiment import Result, format_table, write_outputs
 from validation._plots import plot_navigation, plot_scatter
@@ -53,8 +54,9 @@ class TrainSpec:
 
 
 def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: int, *, beta: float = 4.0):
-    """Train one model: ``kind`` in {"pca_ae", "ae", "vae"}. Returns (model in eval mode,
-    [History, ...] one per stage or a single one, seconds)."""
+    """Train one model: ``kind`` in {"pca_ae", "ae", "vae", "tcvae"} (``beta``: the KL weight of
+    the beta-VAE, the total-correlation weight of the beta-TCVAE, whose N is ``len(data)``).
+    Returns (model in eval mode, [History, ...] one per stage or a single one, seconds)."""
     t0 = time.perf_counter()
     if kind == "pca_ae":
         model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed)
@@ -64,8 +66,11 @@ def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: i
     elif kind == "vae":
         model = BetaVAE(VAEConfig.of(arch, beta=beta), seed=seed)
         hist = [train(model, data, spec.config(seed))]
+    elif kind == "tcvae":
+        model = BetaTCVAE(TCVAEConfig.of(arch, beta=beta, dataset_size=len(data)), seed=seed)
+        hist = [train(model, data, spec.config(seed))]
     else:
-        raise ValueError(f"kind must be 'pca_ae', 'ae' or 'vae', got {kind!r}")
+        raise ValueError(f"kind must be 'pca_ae', 'ae', 'vae' or 'tcvae', got {kind!r}")
     model.cpu().eval()  # trained on spec.device; measured on the CPU
     return model, hist, time.perf_counter() - t0
 

@@ -42,6 +42,14 @@ NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
 
 
+
+#: What a sweep over seeds reports (validation.sweep): the models of a default run, their
+#: headline metrics, and the comparisons made seed by seed.
+SWEEP_VARIANTS = ("pca_ae", "pca_ae_lam0", "pca_ae_lam10", "packet2", "ae")
+SWEEP_HEADLINES = ("{v}.on_target.radius", "{v}.on_target.grey", "{v}.off_target_max", "{v}.latent_abs_corr_max",
+                   "{v}.mig", "{v}.dci_disentanglement", "{v}.dci_informativeness", "{v}.recon_mse")
+SWEEP_PAIRS = (("pca_ae", "packet2"), ("ae", "packet2"), ("ae", "pca_ae"), ("pca_ae", "pca_ae_lam10"))
+
 @dataclass(frozen=True)
 class Config:
     """pca_ae_grey_disks settings (``--key value`` on the command line)."""

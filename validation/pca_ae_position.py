@@ -43,6 +43,15 @@ NAME = "pca_ae_position"
 FACTORS = ("radius", "x", "y")
 
 
+
+#: What a sweep over seeds reports (validation.sweep): the models of a run, their headline
+#: metrics, and the comparisons made seed by seed.
+SWEEP_VARIANTS = ("pca_ae_1_1_1", "pca_ae_2_1", "pca_ae_1_2", "ae")
+SWEEP_HEADLINES = ("{v}.on_target.radius", "{v}.on_target.x", "{v}.on_target.y", "{v}.off_target_max",
+                   "{v}.r2_linear_all.x", "{v}.r2_linear_all.y", "{v}.mig", "{v}.dci_disentanglement",
+                   "{v}.recon_mse")
+SWEEP_PAIRS = (("pca_ae_1_1_1", "pca_ae_2_1"), ("ae", "pca_ae_2_1"), ("ae", "pca_ae_1_1_1"))
+
 @dataclass(frozen=True)
 class Config:
     """pca_ae_position settings (``--key value`` on the command line)."""
