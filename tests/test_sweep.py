@@ -231,3 +231,15 @@ def test_failing_run_reported_and_killed_worker_survived(tmp_path, monkeypatch):
     assert "planned failure" in (out / "summary.md").read_text()
     assert not (out / point / "seed=2" / "metrics.json").exists()
     assert summary["points"][point]["metrics"]["value"]["median"] == 2.0  # seeds 0, 1: 1 and 3
+
+
+def test_bench_sweep_quick_same_results_on_one_and_two_workers(tmp_path):
+    from validation import bench_sweep
+
+    cfg = bench_sweep.Config(runs=2, steps=20, out=str(tmp_path / "b"))
+    m = bench_sweep.main(cfg).metrics
+    assert m["same_results"] == 1  # one thread a run: the worker count must not change a number
+    assert m["throughput_ratio"] == pytest.approx(m["seconds_1_worker"] / m["seconds_2_workers"])
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["runs"] == 2
+    with pytest.raises(ValueError, match="runs"):
+        bench_sweep.Config(runs=0)

@@ -73,11 +73,13 @@ def main(config: Config) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         t1 = _timed(config, 1, Path(tmp) / "one")
         tn = _timed(config, config.workers, Path(tmp) / "many")
-        same = all(
-            {k: v for k, v in json.loads(a.read_text()).items() if not sweep_summary.is_timing(k)}
-            == {k: v for k, v in json.loads((Path(tmp) / "many" / a.relative_to(Path(tmp) / "one")).read_text()).items()
-                if not sweep_summary.is_timing(k)}
-            for a in (Path(tmp) / "one").glob("*/seed=*/metrics.json"))
+        def results(folder: Path) -> dict:
+            return {str(p.relative_to(folder)): {k: v for k, v in json.loads(p.read_text()).items()
+                                                 if not sweep_summary.is_timing(k)}
+                    for p in folder.glob("*/seed=*/metrics.json")}
+
+        one, many = results(Path(tmp) / "one"), results(Path(tmp) / "many")
+        same = len(one) == config.runs and one == many
     ratio = t1 / tn
     metrics = {"runs": config.runs, "workers": config.workers, "seconds_1_worker": t1,
                f"seconds_{config.workers}_workers": tn, "throughput_ratio": ratio,
