@@ -192,6 +192,7 @@ FAKE = textwrap.dedent('''
         out: str = "fake"
         fail_seed: int = -1
         die_once: str = ""          # marker file name in the sweep folder: kill the worker once
+        sleep: float = 0.0          # seconds a run takes
 
         @classmethod
         def quick(cls):
@@ -205,7 +206,11 @@ FAKE = textwrap.dedent('''
         if config.die_once and config.seed == 0 and not marker.exists():
             marker.write_text(str(os.getpid()))
             os._exit(1)   # the worker process dies with the run in flight
+        import time
         import torch
+        end = time.perf_counter() + config.sleep
+        while time.perf_counter() < end:  # busy, holding the GIL, as a training does
+            pass
         m = {"value": 2.0 * config.seed + 1.0, "pid": os.getpid(), "torch_threads": torch.get_num_threads()}
         write_outputs(Path(config.out), config, m)
         return Result(config, m, "", Path(config.out))
@@ -231,6 +236,19 @@ def test_failing_run_reported_and_killed_worker_survived(tmp_path, monkeypatch):
     assert "planned failure" in (out / "summary.md").read_text()
     assert not (out / point / "seed=2" / "metrics.json").exists()
     assert summary["points"][point]["metrics"]["value"]["median"] == 2.0  # seeds 0, 1: 1 and 3
+
+
+def test_runs_spread_over_every_worker(tmp_path, monkeypatch):
+    # Four equal runs on two workers take two rounds only if each worker takes two of them;
+    # runs that Dask cannot group (one task prefix each) were once handed out 3 + 1.
+    (tmp_path / "fake_sweep_experiment.py").write_text(FAKE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
+    out = tmp_path / "sw"
+    res = sweep.run("fake_sweep_experiment", range(4), {"sleep": [3.0]}, out=out, workers=2, progress=False)
+    assert set(res.status.values()) == {"done"}
+    pids = [json.loads((out / "sleep=3.0" / f"seed={s}" / "metrics.json").read_text())["pid"] for s in range(4)]
+    assert sorted(pids.count(p) for p in set(pids)) == [2, 2]
 
 
 def test_bench_sweep_quick_same_results_on_one_and_two_workers(tmp_path):
