@@ -21,10 +21,14 @@ navigation grids and z1-z2 scatter coloured by each factor. Outputs in
 ``results/pca_ae_position``.
 
 Run time (2 shared cores, 1 torch thread): ``--quick`` about 45 s of CPU, the full run (1500
-steps per stage) 6.4 minutes. Last full run (seed 0): one component per stage mixes x and y in
-both of the first two components (z1: |r| 0.48 with x, 0.67 with y); a first packet of two
-separates them (y~z1 0.68 with x 0.06, x~z2 0.70 with y 0.05; DCI disentanglement 0.24 against
-0.12); no variant gives radius its own linear axis (|r| <= 0.09).
+steps per stage) 6.4 minutes; in a sweep, one run per core of two, about 19 minutes. Over 5
+seeds (``docs/sweeps/pca_ae_position``), median [min, max], with seed 0 in parentheses: a first
+packet of two matches x 0.612 [0.185, 0.698] (0.70) and y 0.467 [0.371, 0.681] (0.68),
+off-target 0.365 (0.27), DCI disentanglement 0.129 (0.24); one component a stage x 0.759 (0.55),
+y 0.601 (0.63), off-target 0.316 (0.53), DCI 0.184 (0.07); the plain AE x 0.706, y 0.773,
+off-target 0.486, DCI 0.233. So the packet separates x and y on seed 0 only, and the talk's
+suggestion that translation needs packets is not reproduced here. No variant gives radius its
+own linear axis (median |r| <= 0.10).
 """
 
 from __future__ import annotations
