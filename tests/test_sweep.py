@@ -238,9 +238,19 @@ def test_failing_run_reported_and_killed_worker_survived(tmp_path, monkeypatch):
     assert summary["points"][point]["metrics"]["value"]["median"] == 2.0  # seeds 0, 1: 1 and 3
 
 
+def test_every_run_of_a_sweep_shares_one_dask_task_prefix():
+    # Dask learns durations and steals queued tasks per prefix (its own key_split); a prefix
+    # per run left a worker idle while another held two runs.
+    from dask.utils import key_split
+
+    keys = [sweep._task_key("validation.pca_ae_ellipses") for _ in range(5)]
+    assert len(set(keys)) == 5
+    assert {key_split(k) for k in keys} == {"sweep_pca_ae_ellipses"}
+    assert key_split(sweep._task_key("my-exp")) != key_split(sweep._task_key("validation.official_model"))
+
+
 def test_runs_spread_over_every_worker(tmp_path, monkeypatch):
-    # Four equal runs on two workers take two rounds only if each worker takes two of them;
-    # runs that Dask cannot group (one task prefix each) were once handed out 3 + 1.
+    # Four equal runs on two workers take two rounds only if each worker takes two of them.
     (tmp_path / "fake_sweep_experiment.py").write_text(FAKE)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
