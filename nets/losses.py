@@ -83,8 +83,15 @@ def latent_l2(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"x and z must have the same batch size, got {x.shape[0]} and {z.shape[0]}")
     n = x.shape[0]
     i, j = torch.triu_indices(n, n, offset=1, device=x.device)
-    xf, zf = x.reshape(n, -1), z.reshape(n, -1)
-    dx = ((xf[i] - xf[j]) ** 2).sum(dim=1)
+    # The image distances come from the Gram matrix: gathering every pair of 63 x 63 images
+    # moved 2 x 2016 x 3969 floats a batch of 64 (78 ms of a 110 ms training step, against
+    # 2.5 ms this way). Float64 keeps |x_i|^2 + |x_j|^2 - 2 x_i.x_j free of cancellation for
+    # images of a few thousand unit pixels.
+    xf = x.reshape(n, -1).to(torch.float64)
+    gram = xf @ xf.T
+    sq = torch.diagonal(gram)
+    dx = (sq[i] + sq[j] - 2 * gram[i, j]).clamp_min(0).to(torch.promote_types(x.dtype, z.dtype))
+    zf = z.reshape(n, -1)
     dz = ((zf[i] - zf[j]) ** 2).sum(dim=1)
     return torch.mean((dx - dz) ** 2)
 

@@ -26,6 +26,28 @@ def test_latent_l2_zero_for_an_isometry_and_image_shapes():
     assert L.latent_l2(x, z).item() == pytest.approx(0.0, abs=1e-18 * 1e6)
 
 
+def test_latent_l2_matches_a_pairwise_loop_on_disk_sized_images():
+    # Images of a few thousand unit pixels (where a Gram-matrix distance could cancel), with a
+    # duplicated image (distance 0): value and gradients against a plain double loop in float64.
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.rand(9, 1, 63, 63, generator=gen) < 0.6).float()
+    x[4] = x[1]
+    z = torch.randn(9, 2, generator=gen).mul(40.0).requires_grad_(True)
+    xr = x.clone().requires_grad_(True)
+    got = L.latent_l2(xr, z)
+    got.backward()
+    x64, z64 = x.double().reshape(9, -1).requires_grad_(True), z.detach().double().requires_grad_(True)
+    terms = [(torch.sum((x64[a] - x64[b]) ** 2) - torch.sum((z64[a] - z64[b]) ** 2)) ** 2
+             for a in range(9) for b in range(a + 1, 9)]
+    ref = torch.stack(terms).mean()
+    ref.backward()
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(ref.item(), rel=1e-6)
+    assert torch.allclose(z.grad.double(), z64.grad, rtol=1e-5, atol=1e-3)
+    assert torch.isfinite(xr.grad).all()
+    assert torch.allclose(xr.grad.double().reshape(9, -1), x64.grad, rtol=1e-4, atol=1e-2)
+
+
 def test_latent_l2_bad_inputs():
     with pytest.raises(ValueError, match="batch"):
         L.latent_l2(torch.zeros(1, 3), torch.zeros(1, 1))
