@@ -264,10 +264,14 @@ def test_runs_spread_over_every_worker(tmp_path, monkeypatch):
 def test_bench_sweep_quick_same_results_on_one_and_two_workers(tmp_path):
     from validation import bench_sweep
 
-    cfg = bench_sweep.Config(runs=2, steps=20, out=str(tmp_path / "b"))
+    cfg = bench_sweep.Config(runs=2, steps=10, repeats=2, out=str(tmp_path / "b"))
     m = bench_sweep.main(cfg).metrics
     assert m["same_results"] == 1  # one thread a run: the worker count must not change a number
     assert m["throughput_ratio"] == pytest.approx(m["seconds_1_worker"] / m["seconds_2_workers"])
+    assert {"throughput_ratio_repeat0", "throughput_ratio_repeat1"} <= set(m)
+    assert "throughput_ratio_repeat2" not in m
     assert json.loads((tmp_path / "b" / "metrics.json").read_text())["runs"] == 2
     with pytest.raises(ValueError, match="runs"):
         bench_sweep.Config(runs=0)
+    with pytest.raises(ValueError, match="repeats"):
+        bench_sweep.Config(repeats=0)

@@ -1,13 +1,15 @@
 """Throughput of the sweep runner: the same runs on one worker and on N workers, one run.
 
-    python -m validation.bench_sweep [--quick] [--runs K] [--workers N] [--out results/bench_sweep]
+    python -m validation.bench_sweep [--quick] [--runs K] [--workers N] [--repeats R] [--out results/bench_sweep]
 
 ``K`` runs (seeds 0 .. K-1) of ``official_model --quick`` with ``steps`` steps each, through
 :func:`validation.sweep.run`, first on a LocalCluster of 1 single-threaded worker, then on one
 of ``N`` (default 2, this machine's cores). Each cluster is started and every worker has made
 a two-step run of the experiment (imports, numba compilation) before the clock starts, so the
-ratio measures the runner, not the start-up. Reported: seconds on 1 and on N workers, the
-throughput ratio ``t_1 / t_N`` (ideal N; the goal is >= 0.9 N), a run's own mean time on each
+ratio measures the runner, not the start-up. ``--repeats R`` (default 2) times R blocks on
+each, in the order 1, N, N, 1, ... so that a drift of the machine's speed weighs on both sides
+alike. Reported: seconds on 1 and on N workers summed over the repeats, the throughput ratio
+``t_1 / t_N`` (ideal N; the goal is >= 0.9 N) and each repeat's, a run's own mean time on each
 (longer on N workers: the cores contend; the same: any loss is the runner's), and whether every
 run's results are the same on both (they must be: each run uses one thread either way). Writes
 ``metrics.json`` atomically into ``--out``. Run it on an otherwise idle machine: a busy core
@@ -44,13 +46,15 @@ class Config:
     runs: int = 4
     workers: int = 2
     steps: int = 400
+    repeats: int = 2
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(runs=2, steps=50, out=f"results/{NAME}_quick")
+        return cls(runs=2, steps=50, repeats=1, out=f"results/{NAME}_quick")
 
     def __post_init__(self) -> None:
         checks.integer(self.runs, "runs", lo=1, hi=1000)
+        checks.integer(self.repeats, "repeats", lo=1, hi=100)
         checks.integer(self.workers, "workers", lo=1, hi=256)
         checks.integer(self.steps, "steps", lo=1)
 
@@ -83,9 +87,16 @@ def _timed(config: Config, workers: int, out: Path) -> float:
 
 def main(config: Config) -> Result:
     out = Path(config.out)
+    n = config.workers
+    # Blocks in the order 1, N, N, 1, 1, N, ...: a drift of the machine's speed that is linear
+    # over a pair of repeats weighs on both sides alike.
+    order = [w for r in range(config.repeats) for w in ((1, n) if r % 2 == 0 else (n, 1))]
     with tempfile.TemporaryDirectory() as tmp:
-        t1 = _timed(config, 1, Path(tmp) / "one")
-        tn = _timed(config, config.workers, Path(tmp) / "many")
+        times: dict[int, list[float]] = {1: [], n: []}
+        for k, w in enumerate(order):
+            times[w].append(_timed(config, w, Path(tmp) / f"block{k}_{w}"))
+        t1, tn = float(np.sum(times[1])), float(np.sum(times[n]))
+
         def results(folder: Path) -> dict:
             return {str(p.relative_to(folder)): {k: v for k, v in json.loads(p.read_text()).items()
                                                  if not sweep_summary.is_timing(k)}
@@ -95,22 +106,26 @@ def main(config: Config) -> Result:
             return float(np.mean([json.loads(p.read_text())["total_seconds"]
                                   for p in folder.glob("*/seed=*/metrics.json")]))
 
-        one, many = results(Path(tmp) / "one"), results(Path(tmp) / "many")
-        same = len(one) == config.runs and one == many
-        run_1, run_n = run_seconds(Path(tmp) / "one"), run_seconds(Path(tmp) / "many")
+        blocks = [Path(tmp) / f"block{k}_{w}" for k, w in enumerate(order)]
+        found = [results(b) for b in blocks]
+        same = all(len(f) == config.runs and f == found[0] for f in found)
+        run_1 = float(np.mean([run_seconds(b) for b, w in zip(blocks, order) if w == 1]))
+        run_n = float(np.mean([run_seconds(b) for b, w in zip(blocks, order) if w == n]))
     ratio = t1 / tn
-    metrics = {"runs": config.runs, "workers": config.workers, "seconds_1_worker": t1,
-               f"seconds_{config.workers}_workers": tn, "throughput_ratio": ratio,
-               "efficiency": ratio / config.workers, "goal_met": int(ratio >= 0.9 * config.workers),
-               "same_results": int(same), "run_seconds_1_worker": run_1,
-               f"run_seconds_{config.workers}_workers": run_n}
+    each = [a / b for a, b in zip(times[1], times[n])]
+    total = config.runs * config.repeats
+    metrics = {"runs": config.runs, "workers": n, "repeats": config.repeats, "seconds_1_worker": t1,
+               f"seconds_{n}_workers": tn, "throughput_ratio": ratio,
+               **{f"throughput_ratio_repeat{r}": e for r, e in enumerate(each)}, "efficiency": ratio / n, "goal_met": int(ratio >= 0.9 * n),
+               "same_results": int(same), "run_seconds_1_worker": run_1, f"run_seconds_{n}_workers": run_n}
     write_outputs(out, config, metrics)
-    table = format_table([[1, t1, config.runs / t1, run_1, 1.0],
-                          [config.workers, tn, config.runs / tn, run_n, ratio]],
+    table = format_table([[1, t1, total / t1, run_1, 1.0], [n, tn, total / tn, run_n, ratio]],
                          ["workers", "seconds", "runs / s", "mean run seconds", "throughput ratio"])
-    table += (f"\n\n{config.runs} runs of official_model --quick --steps {config.steps}; ratio {ratio:.2f} "
-              f"(ideal {config.workers}, goal >= {0.9 * config.workers:.1f}: "
-              f"{'met' if metrics['goal_met'] else 'not met'}); same results on both: {bool(same)}")
+    table += (f"\n\n{config.runs} runs of official_model --quick --steps {config.steps}, {config.repeats} "
+              f"repeat(s) in the order {', '.join(map(str, order))} workers; ratio of the summed times "
+              f"{ratio:.2f} (each repeat: {', '.join(f'{e:.2f}' for e in each)}; ideal {n}, goal >= "
+              f"{0.9 * n:.1f}: {'met' if metrics['goal_met'] else 'not met'}); same results in every "
+              f"block: {bool(same)}")
     return Result(config, metrics, table, out)
 
 
