@@ -13,8 +13,9 @@ alike. Reported: seconds on 1 and on N workers summed over the repeats, the thro
 (longer on N workers: the cores contend; the same: any loss is the runner's), and whether every
 run's results are the same on both (they must be: each run uses one thread either way). Writes
 ``metrics.json`` atomically into ``--out``. Run it on an otherwise idle machine: a busy core
-lowers the ratio. On this 2-core VM the same command gave ratios 2.46 and 1.61 in two runs in
-a row (a run alone took 33 s, then 20 s): the machine's speed drifts between invocations.
+lowers the ratio. On this 2-core VM single blocks gave ratios 2.46 and 1.61 in two invocations
+in a row (the machine's speed drifts); two repeats in the order 1, 2, 2, 1 gave 1.73 and 1.70,
+1.72 in all, with a run 19.5 s alone and 22.1 s beside another (the cores contend: 1.14x).
 """
 
 from __future__ import annotations
