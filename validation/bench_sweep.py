@@ -117,7 +117,8 @@ def main(config: Config) -> Result:
     total = config.runs * config.repeats
     metrics = {"runs": config.runs, "workers": n, "repeats": config.repeats, "seconds_1_worker": t1,
                f"seconds_{n}_workers": tn, "throughput_ratio": ratio,
-               **{f"throughput_ratio_repeat{r}": e for r, e in enumerate(each)}, "efficiency": ratio / n, "goal_met": int(ratio >= 0.9 * n),
+               **{f"throughput_ratio_repeat{r}": e for r, e in enumerate(each)},
+               "efficiency": ratio / n, "goal_met": int(ratio >= 0.9 * n),
                "same_results": int(same), "run_seconds_1_worker": run_1, f"run_seconds_{n}_workers": run_n}
     write_outputs(out, config, metrics)
     table = format_table([[1, t1, total / t1, run_1, 1.0], [n, tn, total / tn, run_n, ratio]],
