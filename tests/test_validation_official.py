@@ -98,6 +98,31 @@ def test_gap_quick_run_writes_every_output_with_its_keys(gap_quick):
     assert "fails" in gap_quick.table and "extrapolate" in gap_quick.table
 
 
+def test_gap_sweep_resumes_from_the_nets_it_kept(gap_quick, monkeypatch):
+    # A second call with the same settings must train only the nets missing from out/runs
+    # (here: one removed, as if the sweep had been killed before it ended) and give the same
+    # numbers as the first call.
+    import dataclasses
+
+    from validation import _official_runs as R
+    from validation import interpolation_official as io
+
+    kept = sorted((gap_quick.out / "runs").glob("*.pt"))
+    cfg = io.Config.quick()
+    n_runs = (1 + len(cfg.penalties)) * cfg.sweep_seeds + (1 + len(cfg.penalties)) * (cfg.best_seeds - 1) \
+        + cfg.best_seeds  # sweep, best settings' other seeds, extrapolation
+    assert len(kept) == n_runs
+    kept[0].unlink()
+    trained = []
+    real = R.run_one
+    monkeypatch.setattr(R, "run_one", lambda spec, steps_done=None: trained.append(spec["name"]) or real(spec))
+    again = io.main(dataclasses.replace(cfg, out=str(gap_quick.out), parallel=False))
+    assert len(trained) == 1 and kept[0].name.startswith(trained[0])
+    for k, v in gap_quick.metrics.items():
+        if "seconds" not in k:
+            assert again.metrics[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
+
+
 def test_gap_measures_against_a_hand_computed_case():
     # A "model" whose code is the disk's area and whose decoder returns the exact disk of that
     # area: every decoded radius is right, z is monotone, and the gap takes its area share.

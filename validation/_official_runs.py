@@ -10,13 +10,17 @@
 - :func:`regularisers`: the penalties in the authors' units (their contractive term is a mean
   over the batch *and* the pixels, ours a mean over the batch only);
 - :func:`measure`: codes, reconstructions and decoded radii of a model on exact test disks;
-- :func:`run_one`: one training from a picklable spec, for :func:`validation._disk_runs.pool_map`.
+- :func:`run_one`: one training from a picklable spec, for :func:`validation._disk_runs.pool_map`;
+  :func:`run_cached` the same, kept on disk per spec so that a stopped sweep resumes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +30,7 @@ import nets
 from nets.official import OfficialAE, OfficialAEConfig
 
 __all__ = ["SIZE", "authors_data", "authors_train_config", "regularisers", "measure", "r2_line", "run_one",
-           "model_of"]
+           "run_cached", "spec_key", "model_of"]
 
 #: The authors' image side (widths (1, 8, 4, 3, 2, 1): 63 -> 31 -> 15 -> 7 -> 3 -> 1).
 SIZE = OfficialAEConfig().size
@@ -125,3 +129,31 @@ def run_one(spec: dict, steps_done=None) -> dict:
     return {"name": spec["name"], "seed": spec["seed"], "bias": spec["bias"], "n_images": len(images),
             "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "history": hist.to_dict(), "seconds": time.perf_counter() - t0}
+
+
+def spec_key(spec: dict) -> str:
+    """A file name for ``spec``: 16 hex digits of the SHA-256 of its sorted JSON, without the
+    keys that do not change the trained net (``progress``, ``cache_dir``)."""
+    kept = {k: v for k, v in spec.items() if k not in ("progress", "cache_dir")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_cached(spec: dict, steps_done=None) -> dict:
+    """:func:`run_one`, kept in ``spec["cache_dir"]/<name>_s<seed>_<spec_key>.pt``.
+
+    A run whose file exists is loaded, not trained (its steps are reported at once); a new run
+    is written atomically as soon as it ends, so a sweep killed midway keeps every finished
+    net and the next call trains only the rest. The key covers every training setting, not
+    the code: after a change to training, delete the folder.
+    """
+    from nets.io import atomic_torch_save
+
+    path = Path(spec["cache_dir"]) / f"{spec['name']}_s{spec['seed']}_{spec_key(spec)}.pt"
+    if path.exists():
+        run = torch.load(path, map_location="cpu", weights_only=True)
+        if steps_done is not None:
+            steps_done.put(int(spec["steps"]))
+        return run
+    run = run_one(spec, steps_done)
+    atomic_torch_save(run, path)
+    return run

@@ -94,7 +94,8 @@ class Config:
 
     penalties: the families swept over ``lambdas`` (``denoise`` is swept over ``noise_stds``
     when listed). sweep_seeds / best_seeds: seeds ``seed, seed + 1, ...`` of the sweep and of
-    the best settings. parallel: two worker processes.
+    the best settings. parallel: two worker processes. resume: keep each trained net in
+    ``out/runs`` and reuse those already there (same settings), so a stopped sweep resumes.
     """
 
     steps: int = 10_000
@@ -115,6 +116,7 @@ class Config:
     n_test: int = 300
     parallel: bool = True
     progress: bool = True
+    resume: bool = True
     seed: int = 0
     out: str = "results/interpolation_official"
 
@@ -127,7 +129,7 @@ class Config:
         checks.real(self.gap_lo, "gap_lo", lo=0.0, hi=self.max_radius)
         checks.real(self.gap_hi, "gap_hi", lo=self.gap_lo, lo_open=True, hi=self.max_radius)
         checks.real(self.extrapolate_max, "extrapolate_max", lo=0.0, lo_open=True, hi=self.max_radius)
-        for name in ("quantize", "bias", "parallel", "progress"):
+        for name in ("quantize", "bias", "parallel", "progress", "resume"):
             checks.boolean(getattr(self, name), name)
         object.__setattr__(self, "penalties", tuple(self.penalties))
         for p in self.penalties:
@@ -196,7 +198,9 @@ def _settings(cfg: Config) -> dict[str, list[tuple[str, float]]]:
 
 
 def _train(cfg: Config, specs: list[dict]) -> dict[tuple[str, int], dict]:
-    runs = pool_map(R.run_one, specs, steps=[s["steps"] for s in specs], parallel=cfg.parallel,
+    if cfg.resume:
+        specs = [s | {"cache_dir": str(Path(cfg.out) / "runs")} for s in specs]
+    runs = pool_map(R.run_cached if cfg.resume else R.run_one, specs, steps=[s["steps"] for s in specs], parallel=cfg.parallel,
                     progress=cfg.progress, desc=f"{len(specs)} nets of the authors' layout")
     return {(r["name"], r["seed"]): r for r in runs}
 
