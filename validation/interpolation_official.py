@@ -36,7 +36,9 @@ Outputs in ``--out`` (default ``results/interpolation_official``): ``config.json
 ``metrics.json`` (``runs.<variant>.s<seed>.<measure>``, ``best.<family>.*``),
 ``interpolation_official.npz``, ``official_latent.png`` (z against r per variant at its best
 setting, all seeds, gap shaded), ``official_recon.png`` (reconstructions across the gap) and
-``official_manifold.png`` (area of D(z) along the code line).
+``official_manifold.png`` (area of D(z) along the code line), and ``runs/``: every trained net
+(``<variant>_s<seed>_<key>.pt``, written as soon as it ends), reused by the next call with the
+same settings (``--resume``, on by default), so a sweep stopped midway trains only the rest.
 
 Measured (seed 0-4, 10,000 steps each, no penalty; ``--penalties "" --best_seeds 5``; 24 min
 on 2 cores, about 4-5 min a net on one core):
