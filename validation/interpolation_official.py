@@ -40,8 +40,9 @@ setting, all seeds, gap shaded), ``official_recon.png`` (reconstructions across 
 (``<variant>_s<seed>_<key>.pt``, written as soon as it ends), reused by the next call with the
 same settings (``--resume``, on by default), so a sweep stopped midway trains only the rest.
 
-Measured (seed 0-4, 10,000 steps each, no penalty; ``--penalties "" --best_seeds 5``; 24 min
-on 2 cores, about 4-5 min a net on one core):
+Measured in run 1 of ``docs/interpolation_official.md`` (an earlier build; seed 0-4, 10,000
+steps each, no penalty; ``--penalties "" --best_seeds 5``; 24 min on 2 cores, about 4-5 min a
+net on one core):
 
 - **The unregularised net interpolates the gap** (the talk's failure is *not reproduced*
   under the authors' protocol either): 0 of 5 seeds fail; decoded radius on the gap off by
@@ -56,12 +57,17 @@ on 2 cores, about 4-5 min a net on one core):
 
 With the talk's regularisers at one setting each (3 seeds; ``docs/interpolation_official.md``):
 encoder weight decay at lam 1e-2 kills the code on 3 of 3 seeds (z constant), pure denoising
-at std 0.1 fails on the gap on 2 of 3 seeds; neither improves on no penalty. The full sweep of the default configuration (five
-penalties over five decades, five seeds at each best setting) is about 77 unpenalised runs'
-worth, 4.5 h of CPU on this machine, under 3 h on its 2 cores: a step costs, against one
-without penalty (21 ms here on a quiet day), 1.0x with encoder_l2, 1.1x all_l2, 1.2x
-denoise, 1.5x latent_l2 (5.2x before its image distances came from a Gram matrix) and 2.1x
-contractive.
+at std 0.1 fails on the gap on 2 of 3 seeds; neither improves on no penalty.
+
+The default sweep (54 nets) takes about 3 h on 2 cores (its 25-net coarse stage, seed 0: 90
+min); a step costs, against one without penalty (21 ms here on a quiet day), 1.0x with
+encoder_l2, 1.1x all_l2, 1.2x denoise, 1.5x latent_l2 and 2.1x contractive. Its coarse stage
+(``docs/interpolation_official.md``, run 3) finds no penalty weight that beats no penalty on
+seed 0: encoder_l2 fails at 1e-4 (1.9 px) and kills the code from 1e-3, all_l2 from 1e-3;
+denoising breaks the gap at std 0.05, 0.1 and 0.5 (z turns back, about 8 px off) and not at
+0.2; latent_l2 is 0.38-2.75 px off against 0.15 px without penalty; contractive is harmless up
+to 1e-2. With this build the unregularised net fails on 1 of 5 seeds (seed 2, 2.1 px off on the
+gap).
 """
 
 from __future__ import annotations
