@@ -96,6 +96,26 @@ def test_gap_quick_run_writes_every_output_with_its_keys(gap_quick):
               "official_manifold.png"):
         assert (gap_quick.out / f).is_file(), f
     assert "fails" in gap_quick.table and "extrapolate" in gap_quick.table
+    n0 = int(m["best.none.fails"])
+    assert f"without a penalty the gap fails on {n0}/2 seeds" in gap_quick.table
+    assert f"fails on {int(m['best.extrapolate.fails'])}/2 seeds." in gap_quick.table
+
+
+def test_verdict_names_only_the_regularisers_that_fail_on_fewer_seeds():
+    from validation.interpolation_official import verdict
+
+    best = {"none": {"lam": 0.0, "seeds": 5, "fails": 2},
+            "denoise": {"lam": 0.2, "seeds": 5, "fails": 2},
+            "contractive": {"lam": 0.01, "seeds": 5, "fails": 1},
+            "extrapolate": {"lam": 0.0, "seeds": 5, "fails": 5}}
+    assert verdict(best) == (
+        "verdict: without a penalty the gap fails on 2/5 seeds; regularisers at their best weight "
+        "that fail on fewer seeds: contractive @ 0.01 (denoise @ 0.2 2/5, contractive @ 0.01 1/5); "
+        "extrapolation beyond the trained radii fails on 5/5 seeds.")
+    best["contractive"]["fails"] = 3
+    assert "fail on fewer seeds: none (" in verdict(best)
+    assert verdict({"none": {"lam": 0.0, "seeds": 3, "fails": 0}}) == (
+        "verdict: without a penalty the gap fails on 0/3 seeds.")
 
 
 def test_gap_sweep_resumes_from_the_nets_it_kept(gap_quick, monkeypatch):

@@ -8,8 +8,9 @@ atomically: per experiment the claim of the talk it tests, its printed table, it
 metrics and its figures. An experiment that fails is reported as failed (with the error)
 and the others still run; the command then exits non-zero.
 
-Full run: the sum of the experiments' full runs (about 40 minutes on 2 cores);
-``--quick``: about 5 minutes.
+Full run: the sum of the experiments' full runs (about 45 minutes on 2 cores, plus 3 h 16 min
+for the authors'-protocol sweep ``interpolation_official``);
+``--quick``: about 7 minutes.
 """
 
 from __future__ import annotations
