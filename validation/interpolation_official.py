@@ -59,6 +59,15 @@ then each family's best setting on seeds 0-4; median over the five seeds):
   of 5 seeds decode the radii above 16 wrong (median 13.6 px off, 93-99 % of them more than
   1 px off) and z turns back, while the seen radii stay within 0.34-0.96 px.
 
+On more machines, the seed-sweep runner spreads the families over a Dask cluster, one
+experiment per family (each also trains its own 10 no-penalty and extrapolation nets)::
+
+    python -m validation.sweep interpolation_official --scheduler tcp://HOST:8786 \\
+        --set "penalties=latent_l2;denoise;encoder_l2;all_l2;contractive"
+
+(measured here with ``--quick --seeds 0:2 --set "penalties=denoise;contractive"``: 4 runs on
+2 workers, 119 s).
+
 The default sweep misses the 45 min aimed at: its 54 nets take 5-12 min each with two
 workers sharing 2 cores (a step costs, against one without penalty - 21 ms on a quiet core -
 1.0x with encoder_l2, 1.1x all_l2, 1.2x denoise, 1.5x latent_l2 and 2.1x contractive). The
