@@ -118,6 +118,19 @@ def test_verdict_names_only_the_regularisers_that_fail_on_fewer_seeds():
         "verdict: without a penalty the gap fails on 0/3 seeds.")
 
 
+@pytest.mark.parametrize("best, err, match", [
+    ([("none", 1)], TypeError, "best must be a dict"),
+    ({"denoise": {"lam": 0.2, "seeds": 5, "fails": 1}}, ValueError, "'none' family"),
+    ({"none": {"lam": 0.0, "seeds": 5}}, ValueError, r"best\['none'\] must be a dict with"),
+    ({"none": {"lam": 0.0, "seeds": 5, "fails": 6}}, ValueError, r"fails must lie in \[0, seeds=5\]"),
+])
+def test_verdict_refuses_bad_summaries(best, err, match):
+    from validation.interpolation_official import verdict
+
+    with pytest.raises(err, match=match):
+        verdict(best)
+
+
 def test_gap_sweep_resumes_from_the_nets_it_kept(gap_quick, monkeypatch):
     # A second call with the same settings must train only the nets missing from out/runs
     # (here: one removed, as if the sweep had been killed before it ended) and give the same

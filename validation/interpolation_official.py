@@ -271,7 +271,7 @@ def main(config: Config) -> Result:
     families = list(best.items()) + [("extrapolate", ("extrapolate", 0.0))]
     for fam, (name, lam) in families:
         ms = [measured[(name, s)][0] for s in best_seeds]
-        fails = sum(m["gap_off_1px"] > FAIL_OFF_SHARE for m in ms)
+        fails = sum(_fails(m) for m in ms)
         metrics["best"][fam] = {"lam": lam, "seeds": len(ms), "fails": fails,
                                 **{k: float(np.median([m[k] for m in ms])) for k in ms[0]}}
         rows.append((fam if fam in ("none", "extrapolate") else f"{fam} @ {lam:g}",
@@ -295,9 +295,24 @@ def main(config: Config) -> Result:
     return Result(config=config, metrics=flat, table=table, out=out)
 
 
+def _fails(m: dict) -> bool:
+    """A run fails on the gap when more than :data:`FAIL_OFF_SHARE` of its gap radii decode more than 1 px off."""
+    return m["gap_off_1px"] > FAIL_OFF_SHARE
+
+
 def verdict(best: dict) -> str:
-    """The answer to the talk's claims in one sentence, from ``metrics["best"]``
-    (``{family: {"lam", "seeds", "fails", ...}}``, with ``none`` and ``extrapolate``)."""
+    """The answer to the talk's claims in one sentence, from ``metrics["best"]``:
+    ``{family: {"lam": float, "seeds": int, "fails": int, ...}}`` with ``"none"`` required and
+    ``"extrapolate"`` optional; ``fails`` counts seeds, ``0 <= fails <= seeds``."""
+    if not isinstance(best, dict):
+        raise TypeError(f"best must be a dict of family -> summary, got {type(best).__name__}")
+    if "none" not in best:
+        raise ValueError(f"best must hold the 'none' family (the unregularised net), got {sorted(best)}")
+    for fam, b in best.items():
+        if not isinstance(b, dict) or not {"lam", "seeds", "fails"} <= set(b):
+            raise ValueError(f"best[{fam!r}] must be a dict with 'lam', 'seeds' and 'fails', got {b!r}")
+        if not 0 <= b["fails"] <= b["seeds"]:
+            raise ValueError(f"best[{fam!r}]: fails must lie in [0, seeds={b['seeds']}], got {b['fails']}")
     n0, f0 = best["none"]["seeds"], best["none"]["fails"]
     regs = [(fam, b) for fam, b in best.items() if fam not in ("none", "extrapolate")]
     fixes = [f"{fam} @ {b['lam']:g}" for fam, b in regs if b["fails"] < f0]
@@ -334,7 +349,7 @@ def _figures(cfg: Config, best: dict, seeds: list[int], measured: dict, out: Pat
         fails = 0
         for s in seeds:
             m, a = measured[(name, s)]
-            failed = m["gap_off_1px"] > FAIL_OFF_SHARE
+            failed = _fails(m)
             fails += failed
             ax.plot(a["radius"], a["z"], lw=1, ls="--" if failed else "-", label=f"seed {s}")
         title = fam if fam in ("none", "extrapolate") else f"{fam} {lam:g}"
