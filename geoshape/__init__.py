@@ -1,6 +1,6 @@
 """geoshape: exact blurred shapes, Diracs and labelled data sets (numba core).
 
-Public API (conventions in DESIGN.md): :func:`disks`, :func:`rings`, :func:`squares`,
+Public API (conventions in docs/conventions.md): :func:`disks`, :func:`rings`, :func:`squares`,
 :func:`ellipses`, :func:`dirac`, :func:`dirac2d`, and the data sets
 :func:`centred_disks`, :func:`random_disks`, :func:`random_ellipses`,
 :func:`random_diracs`, :func:`random_diracs2d` returning :class:`Labelled`, and

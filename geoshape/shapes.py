@@ -1,6 +1,6 @@
 """Blurred geometric shapes and Diracs: validated public wrappers over ``_kernels``.
 
-Conventions (DESIGN.md): images are float32 ``(n, size, size)``; pixel ``(i, j)``
+Conventions (docs/conventions.md): images are float32 ``(n, size, size)``; pixel ``(i, j)``
 (row, column) has its centre at ``(x, y) = (j, i)`` in pixel units; the default shape
 centre is ``((size-1)/2, (size-1)/2)``; a blurred shape is the indicator convolved with
 an isotropic Gaussian of standard deviation ``sigma`` pixels, point-sampled at pixel

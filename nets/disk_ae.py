@@ -19,7 +19,7 @@ upsampling, average pooling, decimation and transposed convolutions all commute 
 positive scale, so the decoder is positively homogeneous (talk, eq. 2):
 ``D(lam z) = lam D(z)`` for ``lam >= 0``. There is no normalisation layer for that reason.
 
-Subsampling (where the kept samples sit matters for the position analysis, DESIGN.md):
+Subsampling (where the kept samples sit matters for the position analysis, docs/conventions.md):
 
 * ``"stride"``: the conv has stride 2, i.e. conv then keep even 0-based indices; it computes
   the conv only at the kept samples (4x cheaper) and is the default.

@@ -3,15 +3,15 @@
 :class:`PositionEncoder` is the talk's linear network: ``log2(n)`` layers of
 [3-tap correlation (zero padding, no bias), keep the samples at odd 0-based indices], then a
 linear map, no nonlinearity. With the filter ``phi = [1, 2, 1]`` in every layer and a unit
-final map it outputs ``i + 1`` for a Dirac at 0-based index i (DESIGN.md), and ``a + 1`` for the
-continuous Dirac of eq. 13 at real position a. Trained from random weights it is fit to that
+final map it outputs ``i + 1`` for a Dirac at 0-based index i (docs/conventions.md), and
+``a + 1`` for the continuous Dirac of eq. 13 at real position a. Trained from random weights it is fit to that
 target, ``sum_i (i + 1) x_i`` (exact for eq. 13 Diracs), so the learnt filters can be compared
 with phi (up to the scale ``c^L`` absorbed by the final map).
 
 In 2-D the two axes are two channels (talk: "the two directions can be processed
 independently"): a first 3x3 conv from the image to 2 channels, then depthwise (grouped)
 3x3 convs, odd-index decimation along both axes, and a 2x2 linear map to ``(x, y)`` (x the
-column, y the row, DESIGN.md). The exact weights for channel x are ``outer([1, 1, 0], phi)``
+column, y the row, docs/conventions.md). The exact weights for channel x are ``outer([1, 1, 0], phi)``
 (rows summed, columns weighted), and the transpose for y.
 
 :class:`PositionDecoder` maps a position to the continuous Dirac of eq. 13 with a small

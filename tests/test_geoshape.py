@@ -14,7 +14,7 @@ from scipy.stats import ncx2
 import geoshape
 from geoshape import _kernels
 
-# geoshape's contract (DESIGN.md): disks within 1e-5 of the closed form, ellipses within 1e-3
+# geoshape's contract (docs/conventions.md): disks within 1e-5 of the closed form, ellipses within 1e-3
 # of a supersampled reference. Measured worst cases (random draws over the strategies below):
 # disks 9.0e-7 from the closed form for sigma in [1e-3, 4]; ellipses with equal axes 3.8e-5
 # from the disk closed form; ellipses 3.2e-4 from the supersampled reference (itself 7.5e-5
@@ -29,7 +29,7 @@ SIZE = 32
 
 
 def closed_form_disk(r, cx, cy, sigma, size, grey=1.0):
-    """1 - Q1(d/sigma, r/sigma) via scipy's non-central chi-square CDF (DESIGN.md)."""
+    """1 - Q1(d/sigma, r/sigma) via scipy's non-central chi-square CDF (docs/conventions.md)."""
     jj, ii = np.meshgrid(np.arange(size), np.arange(size))
     d = np.hypot(jj - cx, ii - cy)
     return grey * ncx2.cdf((r / sigma) ** 2, 2, (d / sigma) ** 2)

@@ -17,7 +17,7 @@ TINY = DiskAEConfig(size=SIZE, widths=(4, 4, 8, 8))
 
 
 def _disk_images(radii, size=SIZE, sigma=1.0):
-    """Blurred centred disks from DESIGN.md's closed form, 1 - Q1(d/sigma, r/sigma), evaluated
+    """Blurred centred disks from docs/conventions.md's closed form, 1 - Q1(d/sigma, r/sigma), evaluated
     with scipy's noncentral chi-square on the distinct distances only."""
     c = (size - 1) / 2
     yy, xx = np.mgrid[:size, :size]

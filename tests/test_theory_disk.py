@@ -2,7 +2,7 @@
 
 Independent references: mpmath (Airy functions and their zero, 30 digits), scipy.integrate
 quad / dblquad, closed forms (f = 1 gives J/Q = R^3/10, h = r^2/R^2; blurred disks are
-scipy.stats.ncx2.cdf as in DESIGN.md), numpy eigh / SVD of explicitly built matrices.
+scipy.stats.ncx2.cdf as in docs/conventions.md), numpy eigh / SVD of explicitly built matrices.
 """
 
 import mpmath as mp
@@ -59,7 +59,7 @@ def airy_mpmath(rho, R):
 
 
 def disks_reference(radii, size, sigma):
-    """Centred blurred disks from DESIGN.md's closed form (ncx2.cdf), sigma = 0: d <= r."""
+    """Centred blurred disks from docs/conventions.md's closed form (ncx2.cdf), sigma = 0: d <= r."""
     c = (size - 1) / 2.0
     i, j = np.indices((size, size))
     d = np.hypot(j - c, i - c)

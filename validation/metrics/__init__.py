@@ -16,7 +16,7 @@ Conventions
 -----------
 - ``codes`` / ``z``: latent codes, array ``(n, d)`` (a 1-D array is one component, ``(n, 1)``).
 - ``factors``: true generating factors, array ``(n, k)`` (``Labelled.factor_matrix()``).
-- Images: ``(n, s, s)`` or ``(n, 1, s, s)``, row ``i`` / column ``j`` as in DESIGN.md.
+- Images: ``(n, s, s)`` or ``(n, 1, s, s)``, row ``i`` / column ``j`` as in docs/conventions.md.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ def ellipse_measures(images) -> dict[str, np.ndarray]:
 
     - ``area``: pixel sum.
     - ``hv_ratio``: sum of the middle row over sum of the middle column. For an even size the
-      image centre ((s-1)/2, DESIGN.md) falls between two rows/columns, so "middle" means the
-      two central ones together, which keeps a centred shape's ratio exactly 1 under transpose.
+      image centre ((s-1)/2, docs/conventions.md) falls between two rows/columns, so "middle"
+      means the two central ones together, which keeps a centred shape's ratio exactly 1 under
+      transpose.
     - ``diag_ratio``: trace (main diagonal, top-left to bottom-right) over anti-trace.
 
     ``images``: (n, s, s) or (n, 1, s, s), s >= 2, non-negative values expected. Raises if a
