@@ -1,56 +1,21 @@
-"""Ablation study: the disk autoencoder with and without biases (talk, "Decoding a disk", eqs. 2-7).
+"""A bias-free disk decoder does no better than the rank-1 fit h(r) f (talk, "Decoding a disk", eqs. 2-7).
 
-    python -m validation.bias_ablation [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.bias_ablation [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-Trains, in two processes (one core each), the talk's 1-D-latent disk autoencoder with biases
-(``nets.PRESETS["bias"]``) and several bias-free ones (``nets.PRESETS["bias_free"]`` with the
-initialisations, seeds, learning rates and step counts listed in ``bias_free_runs``) on
-blurred centred disks (64x64, sigma = 1, radii uniform on [0, 32)), and sets their MSE on
-``n_test`` held-out disks beside the floors of a bias-free decoder computed on the same disks:
+Trains the talk's 1-D-latent disk autoencoder with biases (``nets.PRESETS["bias"]``) and the
+bias-free nets of ``bias_free_runs`` (``"init:seed:lr:steps[:schedule]"``) on blurred centred
+disks (the project's protocol: 64x64, sigma 1), and sets their held-out MSE beside the floors
+of a bias-free decoder on the same disks.
 
-- ``mse_rank1_floor`` (``theory.rank1_floor``): the best ``h_n f`` with one profile f. A
-  bias-free decoder is positively homogeneous (eq. 2), so if all codes share a sign its
-  outputs are ``|z_n| f``: its MSE cannot go below this floor (a theorem).
-- ``mse_two_ray_floor`` (``theory.two_ray_floor``): the best ``z f_+`` / ``|z| f_-`` with one
-  profile per sign of z, a local-search upper bound on the true two-ray floor. A bias-free
-  net that splits its codes by sign can go below the rank-1 floor, down to this one.
-- ``floor_given_signs`` of each net: the best ``h_n f_{sign z_n}`` for the net's *own* split
-  of the disks by the sign of z (rank-1 floor of each group): a theorem for any bias-free
-  net, ``mse >= floor_given_signs``; it equals the rank-1 floor when all codes share a sign.
+Outputs in ``--out`` (default ``results/bias_ablation``, ``results/bias_ablation_quick`` with
+``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``ablation.npz``, ``grid.png``,
+``mse_by_radius.png``.
 
-Outputs in ``--out`` (default ``results/bias_ablation``): ``config.json``, ``metrics.json``,
-``weights.pt``, ``ablation.npz`` (data of every figure), ``grid.png`` (inputs and outputs with
-and without biases, and the two theoretical optima), ``mse_by_radius.png``.
+Metrics: ``mse_rank1_floor``, ``mse_two_ray_floor`` (one profile per sign of z), per net
+``over_rank1_<run>``, ``floor_given_signs_<run>``; ``min_over_floor_given_signs`` (>= 1: a theorem).
 
-Each entry of ``bias_free_runs`` is ``"init:seed:lr:steps"`` (lr, steps 0 = the preset's;
-init ``default`` or ``kaiming``); an optional fifth field sets the lr schedule.
-
-Measured (2-core development machine shared with other jobs; CPU seconds are the honest
-cost, a 2-core idle run takes about half of them plus ~15 s):
-
-- full run (with biases 2000 steps; 7 bias-free runs: six of the preset's 600 steps, one of
-  1500 at constant lr 5e-4): 174 s and 232 s wall in two runs (load), 255 s train CPU, the
-  same metrics both times. On 1024 held-out disks: with biases 2.1e-4; rank-1 floor 0.0483;
-  two-ray floor 0.0264 (0.55 x rank-1). Five of the seven bias-free nets sit just above the
-  rank-1 floor (1.006-1.009 x), all codes of one sign or nearly; with default init and lr
-  1e-2 the net died (0.236, about the MSE of a black output). One net, kaiming init seed 0,
-  splits its codes by sign (72% positive, the two-ray fit's split has 75%) and reaches
-  0.0278 = 0.58 x rank-1, 94% of the way from the rank-1 to the two-ray floor; its own sign
-  split allows 0.0267. Kaiming seeds 1 and 2 did not: the second ray is found by chance of
-  the initialisation, not by any schedule tried (higher lr, longer constant lr); kaiming
-  seed 2 has 91% positive codes yet sits at the rank-1 floor (its negative ray is unused
-  capacity: its own split allows only 0.0481).
-- ``--quick`` (with biases 300 steps in one worker, default and kaiming seed 0 at 150 steps
-  each in the other; 256 test disks): 41 s wall at load ~2.5, 28 s train CPU. Rank-1 0.0486,
-  two-ray 0.0264, default 0.0507 (1.04 x rank-1, one-signed), kaiming 0.0330 (0.68 x,
-  two-signed, 58% positive), with biases 2.5e-3.
-
-So the talk's ablation holds as a theorem (no bias-free net beat the floor of its own sign
-split: ``min_over_floor_given_signs`` >= 1) and as the typical outcome (bias-free nets sit
-at the rank-1 floor ``h(r) f``), but "bias-free = rank-1 floor" is not universal: a bias-free
-net can use both rays of its positively homogeneous decoder, and then its MSE is about half
-the rank-1 floor. The reconstructions of such a net are sharper disks than ``h(r) f``
-(``grid.png``) because each ray has its own profile.
+Run time (2 cores): full run 3-4 min, ``--quick`` about 41 s.
+Measured results: docs/results/bias_ablation.md
 """
 
 from __future__ import annotations

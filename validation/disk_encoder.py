@@ -1,41 +1,22 @@
-"""The disk encoder is an averaging filter (talk, "How does the encoder work: inspect the latent space").
+"""The disk encoder is an averaging filter: z follows the area (talk, "How does the encoder work").
 
-    python -m validation.disk_encoder [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.disk_encoder [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-Trains the talk's 1-D-latent disk autoencoder *with* biases (``nets.PRESETS["bias"]``) on
-blurred centred disks (64x64, sigma = 1, radii uniform on [0, 32), fresh disks per batch),
-``n_seeds`` seeds at once in two processes (one core each), then encodes a fine sweep of
-radii ``r_k = (k + 1/2) R / n_sweep`` and asks whether z is an affine function of the disk's
-area, as an averaging filter ``z = a * sum(x) + b`` would give (the pixel sum of a blurred
-disk is pi r^2 up to the blur tail cut by the border):
+Trains the talk's 1-D-latent disk autoencoder with biases (``nets.PRESETS["bias"]``) on
+blurred centred disks (the project's protocol: 64x64, sigma 1, fresh disks per batch),
+``n_seeds`` replicates, then encodes a fine sweep of radii and asks whether z is affine in the
+area, as an averaging filter ``z = a * sum(x) + b`` would give.
 
-- ``r2_z_area``: R^2 of the least-squares fit ``z ~ a r^2 + b`` (worst seed; per seed too);
-- ``r2_z_radius``: R^2 of ``z ~ a r + b``, for comparison;
-- ``r2_z_pixel_sum``: R^2 of ``z ~ a sum(x) + b`` (the averaging filter itself);
-- ``jacobian_flatness``: mean over radii of the cosine between the encoder's gradient
-  ``dz/dx`` and a constant image, on the pixels within R of the centre (1 for a literal
-  averaging filter; only the gradient along the data, ``<dz/dx, dx/dr>``, is constrained
-  by training, so this measures how literal the filter is, not the fit);
-- ``monotonic_fraction``: share of sweep steps along which z moves one way.
+Outputs in ``--out`` (default ``results/disk_encoder``, ``results/disk_encoder_quick`` with
+``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``encoder.npz``,
+``latent_vs_radius.png`` (talk's figure), ``latent_vs_pixel_sum.png``, ``encoder_gradient.png``.
 
-Outputs in ``--out`` (default ``results/disk_encoder``): ``config.json``, ``metrics.json``,
-``weights.pt``, ``encoder.npz`` (data of every figure), ``latent_vs_radius.png`` (the talk's
-figure, with the affine-in-area fit), ``latent_vs_pixel_sum.png``, ``encoder_gradient.png``.
+Metrics (worst replicate; ``_s<k>`` each): ``r2_z_area`` (R^2 of z ~ r^2), ``r2_z_radius``,
+``r2_z_pixel_sum``, ``jacobian_flatness`` (1 for a literal averaging filter),
+``monotonic_fraction``.
 
-Measured on the 2-core development machine (shared with other jobs), seed 0:
-
-- full run (2 seeds x 2000 steps): 88 s wall (it got both cores), 161 s train CPU.
-  R^2(z ~ r^2) = 0.992 / 0.991 (seeds 0 / 1), R^2(z ~ r) = 0.928 / 0.899, R^2(z ~ sum x)
-  = 0.992 / 0.991, z monotone in r, MSE 2.2e-4 / 2.4e-4, gradient flatness 0.56 / 0.47.
-- ``--quick`` (2 seeds x 400 steps): 43 s wall at load 3 (37 s train CPU). R^2(z ~ r^2)
-  = 0.996 / 0.9996, R^2(z ~ r) = 0.964 / 0.932, MSE 1.4e-3 / 1.3e-3.
-
-The talk's claim reproduces in the sense it can be tested: z is, to R^2 0.99, an affine
-function of the disk's area (its pixel sum), clearly better than of its radius. The fit is
-best early in training; the longer-trained nets bend z upward for the largest disks (which
-touch the border), lowering R^2 from 0.996+ to 0.991. The encoder is *not* literally a flat
-averaging filter: its gradient ``dz/dx`` is far from constant (flatness ~0.5); it only acts
-like one along the data, where only ``<dz/dx, dx/dr>`` is constrained.
+Run time (2 cores): full run 1.5 min, ``--quick`` about 43 s.
+Measured results: docs/results/disk_encoder.md
 """
 
 from __future__ import annotations

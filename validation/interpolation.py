@@ -1,58 +1,21 @@
-"""Interpolating unknown radii, with and without regularisation (talk, "Interpolating disks",
-"Interpolating unknown radii", slides 21-26).
+"""Missing radii 11-18 break interpolation unless the latent space is regularised (slides 21-26).
 
-    python -m validation.interpolation [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.interpolation [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-Trains the talk's 1-D-latent disk autoencoder with biases (``nets.PRESETS["bias"]``,
-``steps`` each) on blurred centred disks whose radii are uniform on [0, 32) *minus the gap*
-[11, 18) (``geoshape.centred_disks(exclude=(11, 18))``), without regulariser and with each
-of the talk's three (slide 25), for ``n_seeds`` seeds (the same seeds for every variant),
-two trainings at a time in two processes:
+Under the project's protocol (centred disks, 64x64, sigma 1, fresh per batch), trains the
+talk's 1-D-latent disk AE with biases on radii in [0, 32) minus the gap [11, 18), without
+regulariser (``none``) and with the talk's three (``latent_l2``, ``denoise``, ``encoder_l2``),
+``n_seeds`` seeds each. The authors' protocol: ``validation.interpolation_official``.
 
-- ``none``: the plain loss (eq. 1);
-- ``latent_l2`` (type 1): ``+ w1 * mean (|x - x'|^2 - |E(x) - E(x')|^2)^2`` over batch pairs;
-- ``denoise`` (type 2): the talk's pure denoising loss ``|D(E(x + eta)) - x|^2``,
-  eta ~ N(0, noise_std^2) per pixel;
-- ``encoder_l2`` (type 3): ``+ w3 * sum_l |W_l|^2`` over the encoder's weights.
+Outputs in ``--out`` (default ``results/interpolation``, ``results/interpolation_quick`` with
+``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``interpolation.npz``,
+``latent_vs_radius.png``, ``gap_reconstructions.png``, ``latent_navigation.png``.
 
-On a sweep of radii ``r_k = (k + 1/2) * 0.1`` over [0, 32) it measures, per variant and seed:
-the reconstruction MSE on the missing radii (sweep points in [11, 18)) and on the seen ones
-(``mse_gap``, ``mse_seen``), whether z is monotonic in r (``monotonic_fraction``: share of
-sweep steps in z's dominant direction; ``max_reversal``: the largest step back, relative to
-z's range; ``n_monotone``: seeds with a monotone z), and the latent navigation of slide 21:
-decoding a linear sweep of z between the codes of the smallest and largest disks
-(``navigation_monotone``: share of steps along which the decoded disk's area, its pixel sum,
-grows in one direction). Per-variant numbers are means over seeds (``max_reversal``: the worst).
+Metrics per variant (mean over seeds): ``mse_gap`` / ``mse_seen``, ``monotonic_fraction``,
+``max_reversal`` (worst seed), ``n_monotone``, ``navigation_monotone`` (slide 21).
 
-Outputs in ``--out`` (default ``results/interpolation``): ``config.json``, ``metrics.json``,
-``weights.pt``, ``interpolation.npz`` (data of every figure), ``latent_vs_radius.png`` (one
-panel per variant, every seed, the gap shaded), ``gap_reconstructions.png`` (a row of
-reconstructions across the gap per variant), ``latent_navigation.png`` ("effect of linearly
-increasing z").
-
-Measured (2-core development machine shared with other jobs, so wall times are inflated;
-CPU seconds are the honest cost, and a 2-core idle run takes about half of them):
-
-- full run (3 seeds x 4 variants x 1000 steps): 653 s wall at ~1 core available, 642 s
-  train CPU (about 5.5 min on 2 idle cores). MSE seen / gap (mean of 3 seeds):
-  none 4.5e-4 / 1.4e-3 (gap 3.1x seen); type 1 7.6e-4 / 3.3e-3 (4.4x); type 2 5.9e-4 /
-  1.9e-3 (3.2x); type 3 5.3e-4 / 1.6e-3 (3.0x). z is monotone in r for all 12 nets
-  (monotone steps 1.000, max reversal 0.000), and decoding a linear sweep of z gives disks
-  of monotonically growing area for all of them.
-- ``--quick`` (1 seed x 4 variants x 200 steps): 119 s wall under load, 50 s train CPU
-  (about 35 s on 2 idle cores); MSE seen 0.005-0.006, gap 1.1-1.3x seen, all monotone.
-
-What did not reproduce: the talk shows the unregularised AE failing on the missing radii
-(slides 22-23: the latent space folds across the gap, so gap disks decode to wrong sizes)
-and regularisation fixing it. Here the unregularised net already keeps z monotone across
-the gap in every seed; the gap costs it a 3x larger MSE, not a fold, and none of the three
-regularisers (at these weights) lowers the gap MSE on average: type 3 gives the smallest
-gap/seen ratio (3.0 vs 3.1) but a higher gap MSE than none; type 1 is worst. Likely reasons:
-fresh disks every batch and a cosine-decayed short training (1000 steps) leave nothing to
-overfit, whereas the talk's nets were trained on a finite set, presumably much longer; and
-the weights of types 1 and 3 were set by scale (term comparable to the MSE), not tuned.
-The latent curves do show the milder effect the talk describes: z is flatter across the
-gap (the gap radii are squeezed into a short stretch of latent space).
+Run time (2 cores): full run 11 min, ``--quick`` 119 s under load (about 35 s idle).
+Measured results: docs/results/interpolation.md
 """
 
 from __future__ import annotations

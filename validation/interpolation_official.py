@@ -1,83 +1,22 @@
-"""Missing radii under the authors' own protocol (talk, "Interpolating disks", slides 21-26).
+"""Missing radii 11-18 under the authors' protocol: failure, the talk's fix, extrapolation (slides 21-26).
 
-    python -m validation.interpolation_official [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.interpolation_official [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-The talk: trained without the radii 11-18, the autoencoder does not interpolate them;
-regularising the latent space through the encoder fixes it. ``validation.interpolation`` tries
-this under the project's protocol; this experiment tries it the authors' way, with their
-network and training (``validation._official_runs``: ``nets.OfficialAE``, 1,116 parameters;
-1000 disks of 63 x 63 drawn once, sigma 0.5, 8-bit; Adam lr 0.01 constant, batches of 64
-from a fresh shuffle, keep-best every 500 steps, ``steps`` steps), the draws in
-``[gap_lo, gap_hi]`` removed.
+Trains ``nets.OfficialAE`` the authors' way (1000 disks of 63x63 drawn once, sigma 0.5, 8-bit,
+Adam 0.01; ``validation._official_runs``) without the gap radii: no penalty; the talk's three
+(``latent_l2``, ``denoise``, ``encoder_l2``) and the code's ``all_l2``, ``contractive``, each over
+``lambdas`` on ``sweep_seeds``, its best on ``best_seeds``; extrapolation (r <= ``extrapolate_max``).
 
-Variants (the weight ``lam`` in the authors' units, on a per-pixel-mean MSE):
+Outputs in ``--out`` (default ``results/interpolation_official``, ``_quick`` added with ``--quick``):
+``config.json``, ``metrics.json`` (``runs.<variant>.s<seed>.<measure>``, ``best.<family>.*``),
+``interpolation_official.npz``, ``official_{latent,recon,manifold}.png``, ``runs/`` (every net,
+reused by the next call: ``--resume``).
 
-- ``none``;
-- the talk's three: ``latent_l2`` (type 1, pairwise distances kept), ``denoise`` (type 2: the
-  net sees only noisy inputs, ``lam`` the noise std, over ``noise_stds``) and ``encoder_l2``
-  (type 3, the encoder's kernels);
-- the code's ``all_l2`` (every kernel) and ``contractive`` (``lam`` times the mean over batch
-  and pixels of ``(dz/dx)^2``);
-- each penalty over ``lambdas`` on ``sweep_seeds`` seeds; the setting with the lowest mean gap
-  radius error is then run on ``best_seeds`` seeds;
-- extrapolation (slide 22): no penalty, trained on radii <= ``extrapolate_max``.
+Per run: ``gap_radius_err_mean/max``, ``seen_radius_err_mean/max`` (px), ``gap_off_1px``, ``mse_gap``
+/ ``mse_seen``, ``monotone_share``, ``squeeze``, ``dead``; fails: over half the gap > 1 px off.
 
-Per run, on ``n_test`` exact disks at radii ``linspace(0, max_radius, n_test)``, with the
-decoded radius ``r_hat = sqrt(sum(y) / pi)``: ``gap_radius_err_mean/max`` and
-``seen_radius_err_mean/max`` (``|r_hat - r|``, pixels), ``gap_off_1px`` (share of gap radii
-decoded more than 1 px off), ``mse_gap`` / ``mse_seen``, ``monotone_share`` and
-``max_reversal`` of z(r), ``squeeze`` = (z(gap_hi) - z(gap_lo)) / range of z along the trend,
-beside ``area_share`` (the gap's share of the area range, 0.205: a code that follows the area
-spends that share on the gap), ``dead`` (1 when z is constant). For extrapolation the "gap"
-is every radius above ``extrapolate_max``. A seed *fails* on the gap when more than half of
-its gap radii decode more than 1 px off (:data:`FAIL_OFF_SHARE`).
-
-Outputs in ``--out`` (default ``results/interpolation_official``): ``config.json``,
-``metrics.json`` (``runs.<variant>.s<seed>.<measure>``, ``best.<family>.*``),
-``interpolation_official.npz``, ``official_latent.png`` (z against r per variant at its best
-setting, all seeds, gap shaded), ``official_recon.png`` (reconstructions across the gap) and
-``official_manifold.png`` (area of D(z) along the code line), and ``runs/``: every trained net
-(``<variant>_s<seed>_<key>.pt``, written as soon as it ends), reused by the next call with the
-same settings (``--resume``, on by default), so a sweep stopped midway trains only the rest.
-
-Measured by the default sweep (run 3 of ``docs/interpolation_official.md``; 54 nets of 10,000
-steps, 3 h 16 min on 2 cores; every penalty over lam 1e-4 ... 1 and four noise levels on seed 0,
-then each family's best setting on seeds 0-4; median over the five seeds):
-
-- **The unregularised net mostly interpolates the gap** (the talk's failure is *not
-  reproduced as the rule*): 1 of 5 seeds fails (seed 2: the gap decoded 2.06 px off, 88 % of
-  its radii more than 1 px off, while z stays monotone and the decoder misses); median gap
-  error 0.39 px (0.15-2.06), against 0.52 px on the seen radii; gap MSE 2.6x the seen MSE. Run 1
-  (an earlier build) found 0 of 5.
-- **The talk's regularisers do not fix it** (*not reproduced*): at its best weight no family
-  fails on fewer seeds than no penalty - latent l2 (type 1) at 0.1: 3/5, denoising (type 2)
-  at std 0.2: 1/5, encoder weight decay (type 3) at 1e-4: 2/5, all-weights decay at 1e-4:
-  1/5, contractive at 1e-2: 1/5 - and none has a lower median gap error than no penalty.
-  Encoder and all-weights decay make the code constant from lam 1e-3 up; denoising breaks the
-  gap at std 0.05, 0.1 and 0.5 (z turns back, about 8 px off). Trained on the failing seed 2
-  (run 4), 9 of the 24 penalised settings repair it, but none of encoder weight decay's; the
-  denoising levels that do break seed 0, and latent l2 at 1e-3 (passes seeds 0 and 2) fails 3
-  of 5. The code's contractive penalty at lam 1e-4 fails on 0 of 5 seeds (worst gap error
-  0.65 px against 2.06 px without penalty; median 0.57 against 0.39 px); that weight was
-  chosen after seeing seeds 0 and 2, and 0/5 against 1/5 is within chance (one-sided Fisher
-  p = 0.50).
-- **Extrapolation fails, as the talk's slide 22 shows** (*reproduced*): trained on r <= 16, 5
-  of 5 seeds decode the radii above 16 wrong (median 13.6 px off, 93-99 % of them more than
-  1 px off) and z turns back, while the seen radii stay within 0.34-0.96 px.
-
-On more machines, the seed-sweep runner spreads the families over a Dask cluster, one
-experiment per family (each also trains its own 10 no-penalty and extrapolation nets)::
-
-    python -m validation.sweep interpolation_official --scheduler tcp://HOST:8786 \\
-        --set "penalties=latent_l2;denoise;encoder_l2;all_l2;contractive"
-
-(measured here with ``--quick --seeds 0:2 --set "penalties=denoise;contractive"``: 4 runs on
-2 workers, 119 s).
-
-The default sweep misses the 45 min aimed at: its 54 nets take 5-12 min each with two
-workers sharing 2 cores (a step costs, against one without penalty - 21 ms on a quiet core -
-1.0x with encoder_l2, 1.1x all_l2, 1.2x denoise, 1.5x latent_l2 and 2.1x contractive). The
-no-penalty and extrapolation nets alone (``--penalties "" --best_seeds 5``) take 24 min.
+Run time (2 cores): the default sweep (54 nets) 3 h 16 min, without penalties 24 min.
+Measured results: docs/results/interpolation_official.md
 """
 
 from __future__ import annotations

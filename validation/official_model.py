@@ -1,48 +1,22 @@
 """The authors' disk autoencoder analysed with this toolkit: their layout, data and training.
 
-    python -m validation.official_model [--weights PATH] [--quick] [--seed S] [--out DIR]
+    python -m validation.official_model [--weights PATH] [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-The network is the one of the authors' public Keras code (``nets.OfficialAE``: 63 x 63
-images, widths (1, 8, 4, 3, 2, 1), 3 x 3 stride-2 'valid' convolutions down to a 1 x 1 code
-and their mirror in transposed convolutions, LeakyReLU 0.05 after every layer, the code and
-the output included; 1,116 parameters with biases). ``--weights`` reads a Keras 2.x HDF5
-weights file of that layout (``nets.load_keras_weights``), e.g. the authors' published
-``disk_example_model_weights.h5``. Without it, a net is trained here under the authors'
-protocol, so the experiment runs on a fresh machine:
+``nets.OfficialAE`` (the authors' Keras layout, 63x63, 1,116 parameters). ``--weights`` reads
+a Keras 2.x HDF5 file of that layout (e.g. their ``disk_example_model_weights.h5``); without
+it a net is trained under the authors' protocol (1000 disks of 63x63 drawn once, sigma 0.5,
+8-bit; Adam 0.01 for 10,000 steps). The talk: the code follows the area.
 
-- data: ``n_train`` centred disks drawn once, radius ``max_radius * U[0, 1)`` (31.5), size
-  63 with the centre at pixel 31, blur ``sigma`` 0.5 (the exact Gaussian blur, the limit of
-  their 800-shift Monte-Carlo jitter), rounded through 8 bits as their PNG files are;
-- training: Adam (lr 0.01 constant, Keras' betas (0.9, 0.999) and epsilon 1e-7), batches of
-  64 taken as the head of a fresh shuffle of the set every step, ``steps`` steps (10,000),
-  per-pixel mean squared error, no regulariser (their example model), and the weights of the
-  lowest batch loss among the steps checked every 500 kept.
+Outputs in ``--out`` (default ``results/official_model``, ``results/official_model_quick`` with
+``--quick``): ``config.json``, ``metrics.json``, ``weights.pt`` (trained nets only),
+``official_model.npz``, ``official_model_latent.png``, ``official_model_manifold.png``,
+``official_model_recon.png``.
 
-The analysis runs on ``n_test`` exact disks of the model's size and sigma at radii
-``linspace(0, max_radius, n_test)`` (the authors' test radii):
+Metrics: ``r2_z_area`` / ``r2_z_radius``, ``monotone_share``, ``max_reversal``, ``mse`` and
+``mse_band_<lo>_<hi>``, ``radius_err_mean`` / ``radius_err_max`` (decoded radius, px).
 
-- ``r2_z_area`` / ``r2_z_radius``: R^2 of the best straight line z ~ area (pi r^2) and
-  z ~ r (the talk: the code follows the area);
-- ``monotone_share``: share of consecutive test radii where z moves in the direction of its
-  overall trend; ``max_reversal``: the largest step against it, relative to the range of z;
-- ``mse`` and ``mse_band_<lo>_<hi>``: per-pixel reconstruction MSE overall and by radius band;
-- ``radius_err_mean`` / ``radius_err_max``: ``|r_hat - r|`` with the decoded radius
-  ``r_hat = sqrt(sum(y) / pi)`` (pixels).
-
-Outputs in ``--out`` (default ``results/official_model``): ``config.json``, ``metrics.json``,
-``weights.pt`` (trained nets only), ``official_model.npz`` (the data of the figures),
-``official_model_latent.png`` (z against radius and against area, the talk's latent-vs-radius
-figure), ``official_model_manifold.png`` (area of ``D(z)`` along the code line with the test
-disks on it: the authors' "area vs z" manifold figure) and ``official_model_recon.png``.
-
-Measured (trained here, seed 0, 10,000 steps, 5.2 min on one core of the 2-core machine
-while another job ran): the weights kept are those of step 9,501 (batch loss 5.9e-4). On 300
-exact test disks the code follows the area, R^2 0.965 on pi r^2 against 0.840 on r, and is
-monotone in r (share 1.0, no reversal; z from 0.69 to 10.5, curving up like r^2). MSE 6.1e-4
-per pixel (2.9e-4 for r < 8, rising to 1.1e-3 for r in [24, 31.5]); decoded radius within
-0.24 px on average, 1.7 px at worst. ``--quick`` (600 steps, 256 images): 20 s, R^2 0.977 on
-the area against 0.865 on r, monotone. The authors' published weights file could not be
-fetched here; ``--weights`` runs the same analysis on it.
+Run time: full run 5 min (one core), ``--quick`` about 20 s.
+Measured results: docs/results/official_model.md
 """
 
 from __future__ import annotations

@@ -1,32 +1,22 @@
-"""The talk's failure case of the PCA-AE: centred disks whose radius *and* grey level vary
-(slide 51: "the second axis of the PCA autoencoder is not well-learned"), and two fixes.
+"""The PCA-AE's failure case: disks varying in radius and grey level (talk, slide 51), and two fixes.
 
-    python -m validation.pca_ae_grey_disks [--quick] [--seed S] [--out DIR] [--key value ...]
+    python -m validation.pca_ae_grey_disks [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-Disks centred in a 64x64 image, radius uniform in [4, 20] pixels, grey level uniform in
-[0.2, 1], blur sigma = 1. Five models with a 2-D latent and the same architecture, all trained
-by ``nets.train``:
+The talk: "the second axis of the PCA autoencoder is not well-learned". Centred disks (64x64,
+radius in [4, 20], grey in [0.2, 1], sigma 1); five models with a 2-D latent: ``pca_ae``
+(lam 1), ``pca_ae_lam0``, ``pca_ae_lam<lam_strong>``, ``packet2`` (both components as one
+packet) and a plain ``ae``.
 
-* ``pca_ae``: the talk's PCA-AE, one component per stage, covariance weight lam = 1;
-* ``pca_ae_lam0``: the same without the covariance term (ordering alone);
-* ``pca_ae_lamX``: the same with a strong covariance weight (``lam_strong``, default 10);
-* ``packet2``: both components learned together as one packet (the talk's future work);
-* ``ae``: a standard autoencoder (reference).
+Outputs in ``--out`` (default ``results/pca_ae_grey_disks``, ``--quick`` included):
+``config.json``, ``metrics.json``, ``weights.pt``, figures (navigation grids, z1-z2 scatter
+coloured by each factor).
 
-For each it reports the |Pearson| table factor x component with the best one-to-one matching,
-the off-target leak, the monotonicity of each matched component, MIG / DCI / SAP against
-(radius, grey), the latent correlation, and for PCA-AE variants the reconstruction error after
-each stage beside linear PCA's. Figures: navigation grids, z1-z2 scatter coloured by each
-factor. Outputs in ``results/pca_ae_grey_disks``.
+Metrics, per model: |Pearson| factor x component with the best matching (``on_target``),
+``off_target_max``, monotonicity, MIG / DCI / SAP against (radius, grey), the latent
+correlation, and per PCA-AE stage the reconstruction error beside linear PCA's.
 
-Run time (2 shared cores, 1 torch thread): ``--quick`` about 40 s of CPU, the full run (1500
-steps per stage) 5.6 minutes; in a sweep, one run per core of two, about 17 minutes. Last full
-run (seed 0): the talk's failure reproduces -- the PCA-AE's z1 follows radius (|r| 0.60) but z2
-carries no grey level (|r| 0.08; lam = 0: 0.01, lam = 10: 0.13) although the code holds the
-information (DCI informativeness 0.90); learning both components as one packet brings grey to
-|r| 0.63 (radius 0.83), the plain AE 0.04. Over 5 seeds (``docs/sweeps/pca_ae_grey_disks``),
-median [min, max]: PCA-AE grey 0.194 [0.074, 0.350], packet 0.419 [0.390, 0.625] (higher on
-5 of 5 paired seeds).
+Run time: full run 5.6 min (2 cores), 17 min in a sweep (one core of two); ``--quick`` 40 s CPU.
+Measured results: docs/results/pca_ae_grey_disks.md
 """
 
 from __future__ import annotations

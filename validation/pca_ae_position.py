@@ -1,34 +1,22 @@
-"""PCA-AE on disks that move: radius and 2-D position, component by component against packets
-(the talk's future work: "translation ... where the autoencoder might need two coordinates to
-be trained together; possible solution: increase the latent space size in code packets").
+"""PCA-AE on moving disks: translation needs its two coordinates learned as one packet (talk, future work).
 
-    python -m validation.pca_ae_position [--quick] [--seed S] [--out DIR] [--key value ...]
+    python -m validation.pca_ae_position [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-White disks (grey 1), radius uniform in [3, 10] pixels, centre uniform over the 64x64 image
-minus a margin of ``radius_max`` pixels, blur sigma = 1. Four models with a 3-D latent and the
-same architecture, all trained by ``nets.train``:
+The talk's future work: "translation ... where the autoencoder might need two coordinates to be
+trained together; possible solution: increase the latent space size in code packets". White
+disks (radius in [3, 10], centre uniform inside a margin, 64x64, sigma 1); four models with a
+3-D latent: ``pca_ae_1_1_1``, ``pca_ae_2_1``, ``pca_ae_1_2`` (packets) and a plain ``ae``.
 
-* ``pca_ae_1_1_1``: the talk's PCA-AE, one component per stage;
-* ``pca_ae_2_1``: a packet of two first (where position should go), then one component;
-* ``pca_ae_1_2``: one component first, then a packet of two;
-* ``ae``: a standard autoencoder (reference).
+Outputs in ``--out`` (default ``results/pca_ae_position``, ``--quick`` included):
+``config.json``, ``metrics.json``, ``weights.pt``, figures (navigation grids, z1-z2 scatter
+coloured by each factor).
 
-For each: |Pearson| table (radius, x, y) x component with the best one-to-one matching,
-off-target leak, monotonicity, how well the two position coordinates are linearly explained
-by the whole code (R^2), MIG / DCI / SAP against (radius, x, y), the latent correlation and,
-for PCA-AEs, the reconstruction error after each stage beside linear PCA's. Figures:
-navigation grids and z1-z2 scatter coloured by each factor. Outputs in
-``results/pca_ae_position``.
+Metrics, per model: |Pearson| (radius, x, y) x component with the best matching, off-target
+leak, monotonicity, R^2 of the position from the whole code, MIG / DCI / SAP, the latent
+correlation, and per PCA-AE stage the reconstruction error beside linear PCA's.
 
-Run time (2 shared cores, 1 torch thread): ``--quick`` about 45 s of CPU, the full run (1500
-steps per stage) 6.4 minutes; in a sweep, one run per core of two, about 19 minutes. Over 5
-seeds (``docs/sweeps/pca_ae_position``), median [min, max], with seed 0 in parentheses: a first
-packet of two matches x 0.612 [0.185, 0.698] (0.70) and y 0.467 [0.371, 0.681] (0.68),
-off-target 0.365 (0.27), DCI disentanglement 0.129 (0.24); one component a stage x 0.759 (0.55),
-y 0.601 (0.63), off-target 0.316 (0.53), DCI 0.184 (0.07); the plain AE x 0.706, y 0.773,
-off-target 0.486, DCI 0.233. So the packet separates x and y on seed 0 only, and the talk's
-suggestion that translation needs packets is not reproduced here. No variant gives radius its
-own linear axis (median |r| <= 0.10).
+Run time: full run 6.4 min (2 cores), 19 min in a sweep (one core of two); ``--quick`` 45 s CPU.
+Measured results: docs/results/pca_ae_position.md
 """
 
 from __future__ import annotations

@@ -1,58 +1,22 @@
 """Decoding position: an MLP decoder of continuous Diracs (talk, eq. 13), at and between integers.
 
-    python -m validation.position_decoder [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.position_decoder [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-The talk: "Given the position a as an input, possible to train a decoder to produce delta_a,
-however this does not produce reliable results, due to the very limited number of Dirac
-impulses. Can be partly addressed by using [eq. 13], where a is now a continuous parameter."
+The talk: a decoder trained on integer Diracs "does not produce reliable results"; eq. 13,
+with a continuous a, partly fixes it. Two ``nets.PositionDecoder`` MLPs (a -> ``length``
+pixels), same architecture, seed and schedule: ``continuous`` (eq. 13 Diracs, a uniform on
+[0, length - 1]) and ``integer`` (integer Diracs only), evaluated at integer, half-integer
+(``between``) and ``n_test`` random real positions.
 
-Two ``nets.PositionDecoder`` nets (a LeakyReLU MLP from the 0-based position a to ``length``
-pixels; its encoder is the exact centroid, so ``nets.train``'s reconstruction loss trains the
-decoder alone) with the same architecture, seed and schedule:
+Outputs in ``--out`` (default ``results/position_decoder``, ``results/position_decoder_quick``
+with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``decoder.npz``,
+``position_decoder_sweep.png``, ``position_decoder_errors.png``.
 
-- ``continuous``: trained on eq. 13 Diracs with a uniform on [0, length - 1] (fresh batches);
-- ``integer``: trained on integer Diracs only (the talk's first attempt).
+Metrics (``int_`` prefix: the integer-trained one): ``mse_*`` against the eq. 13 Dirac,
+``com_err_*`` (whole output's centre of mass), ``peak_com_err_*`` (3 pixels around the peak).
 
-Both are evaluated on every integer position, on every half-integer position ``k + 1/2`` (the
-farthest from the integers) and on ``n_test`` random real positions:
-
-- ``mse_*``: per-pixel mean squared error of ``D(a)`` against the eq. 13 Dirac ``delta_a``;
-  ``mse_constant_baseline`` is the best constant image on the random positions, for scale;
-- ``com_err_*``: ``|centre of mass of D(a) - a|`` with the centre of mass ``sum_t t y_t /
-  sum_t y_t`` over the whole output (sensitive to a faint residue far from the peak: a
-  residue eps on every pixel moves it by about eps * length * (length / 2 - a));
-- ``peak_com_err_*``: the same on the three pixels around the output's maximum (what a reader
-  of the image would call its position).
-
-Prefix ``int_`` for the integer-trained decoder. Outputs in ``--out`` (default
-``results/position_decoder``): ``config.json``, ``metrics.json``, ``weights.pt``,
-``decoder.npz`` (the data of every figure), ``position_decoder_sweep.png`` (decodings against
-targets for a across one pixel, both decoders) and ``position_decoder_errors.png`` (error against
-a on a fine sweep over the whole line).
-
-Training: Adam, lr 2e-3 with cosine decay, batch 128, a 4-hidden-layer MLP of width 128. Depth
-matters: the targets are hats with kinks exactly at the integers, and the sizing runs (length
-32, 2000-3000 steps) gave a validation MSE of 2e-3 for (256, 256), 6e-3 for (512,), 4e-4 for
-(256, 256, 256) and 2e-7 for (128, 128, 128, 128). Length 64 is much harder for the same net
-(2e-4 after 5000 steps), so the default is length 32.
-
-Measured (2 shared cores under load from other jobs, 1 torch thread, seed 0)
-----------------------------------------------------------------------------
-Full run (length 32, 5000 steps per decoder): about 19 s wall (7 s of training each).
-Trained on real a: per-pixel MSE 5.4e-7 at integer a, 3.3e-8 at half-integer a, 5.3e-8 at random
-a (best constant image: 2.0e-2); peak centre of mass within 0.005 pixel everywhere (mean 5e-4),
-whole-output centre of mass within 0.028 (integer a) / 0.009 (half-integer a) / 0.05 (random a).
-Trained on integer a only: exact at integers (MSE 5e-15) but MSE 2.6e-4 at half-integers
-(8000 times the other decoder's), peak centre of mass off by up to 0.08 pixel and whole-output
-centre of mass by up to 0.8 pixel between integers.
-``--quick`` (3000 steps): about 13 s wall; real-a decoder MSE 1.9e-6 (integer a), 1.3e-7
-(half-integer a), peak centre of mass within 0.008 pixel; integer-a decoder 2300 times worse at
-half-integers.
-
-What reproduces: training on integer Diracs gives a decoder that is right only at the integers
-(the talk's "does not produce reliable results"); eq. 13 fixes it. Here it fixes it fully rather
-than "partly", for length 32 and a 4-layer MLP; at length 64 the same net and schedule stall
-near MSE 2e-4 (sizing run, not part of this experiment), so "partly" is fair for larger grids.
+Run time (2 cores): full run about 20 s, ``--quick`` about 13 s.
+Measured results: docs/results/position_decoder.md
 """
 
 from __future__ import annotations

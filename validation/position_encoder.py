@@ -1,77 +1,22 @@
 """Encoding position: a trained linear encoder against the talk's filter [1, 2, 1] (eqs. 9-12, Table 1).
 
-    python -m validation.position_encoder [--quick] [--seed S] [--out DIR] [--field value ...]
+    python -m validation.position_encoder [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
-Three ``nets.PositionEncoder`` nets start from random weights (PyTorch's default init, seeded)
-and are trained by ``nets.train`` to output ``i + 1`` for the one-hot ``delta_i`` (DESIGN.md;
-the talk's ``2^L - a`` with ``a`` counted from the right). Each is trained on the full set of
-integer Diracs of its size, one batch holding all of them:
+Three ``nets.PositionEncoder`` nets start from random weights and are trained by ``nets.train``
+to output ``i + 1`` for the one-hot ``delta_i`` (docs/conventions.md, "The position encoder"):
+``encoder_1d`` (length ``length``), ``encoder_2d`` (``size2d x size2d``, one channel per axis)
+and ``encoder_table`` (length 8, set beside the talk's Table 1). Learnt filters are compared
+with ``phi`` on their identifiable taps, up to a per-layer scale (:mod:`validation.metrics.filters`).
 
-- ``encoder_1d``: length ``length`` (``L = log2 length`` layers of [3-tap filter, keep the odd
-  0-based samples], then a 1x1 linear map);
-- ``encoder_2d``: ``size2d x size2d`` images, two channels (the talk: "the two directions can be
-  processed independently");
-- ``encoder_table``: length 8, whose layer outputs ``u(1), u(2), u(3)`` are set beside the
-  talk's Table 1 (``theory.position_layer_table(8)``).
+Outputs in ``--out`` (default ``results/position_encoder``, ``results/position_encoder_quick``
+with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``encoder.npz``, ``table1.txt``
+(the learned Table 1), ``position_encoder_filters.png``, ``position_encoder_positions.png``.
 
-What is compared, and why it needs normalising
-----------------------------------------------
-A linear net's factorisation is defined only up to per-layer scales: ``c_l phi`` in layer l and
-``1 / prod c_l`` in the final map give the same net, whatever the signs of the ``c_l``. Up to
-those scales, though, it is *unique*: writing the network as layer 1 followed by the functional
-``v`` on ``u(1)``, the coefficients of ``x[2k+1]``, ``x[0]`` and ``x[2k]`` in ``sum_i (i+1) x_i``
-force ``v_k ∝ k + 1`` and ``phi = phi1 * [1/2, 1, 1/2]``, and induction on the layers does the
-rest (``theory.position_filter_conditions`` solves the same identities with sympy). There is no
-mirrored solution in 1-D because ``i + 1`` is not symmetric. One tap is *not* identifiable: in
-the last layer the input has length 2 and the third tap only ever multiplies the zero padding,
-so it gets no gradient and keeps its random initial value. So each filter ``w`` is compared with
-``phi = [1, 2, 1]`` on its identifiable taps only:
+Metrics: ``filter_cosine_min`` / ``filter2d_cosine_min`` (|cos| with phi), ``scale_out_product``
+(1), ``position_max_abs_err``, ``position2d_max_abs_err``, ``table1_max_abs_err``.
 
-- scale ``c_l = <w, phi> / <phi, phi>`` (least squares), normalised filter ``w / c_l``;
-- ``filter_cosine = |cos(w, phi)|`` (sign-normalised: a sign flip is one of the scales);
-- ``scale_out_product = prod_l c_l * out`` must be 1 (``c^L`` times the final map).
-
-In 2-D the same argument per channel shows that each channel must compute one axis alone (a
-channel computing ``alpha (x+1) + beta (y+1)`` with both non-zero cannot satisfy the identities
-at row 0), with the unique kernel ``outer([1, 1, 0], phi)`` for x (rows summed in pairs, columns
-weighted) and its transpose for y, up to scale. The only other freedom is *which* channel takes
-which axis (the final 2x2 map may be anti-diagonal): channels are matched to axes by their
-first-layer kernels. In the last layer only the top-left 2x2 taps are identifiable.
-
-Table 1 is reproduced as ``u(l) / prod_{m<=l} c_m`` of the length-8 net, each ``c_m`` measured
-from that layer's filter as above, against the exact integer table of ``theory``.
-
-Training: Adam, full batch, lr 0.3 with cosine decay, betas (0.9, 0.9). The loss is a degree-L
-polynomial in the weights with a long flat valley (a first-layer asymmetry is almost cancelled by
-an opposite asymmetry in the next layer), so convergence is slow; Adam's default beta2 = 0.999
-adapts too slowly as the gradient shrinks by orders of magnitude (measured, length 32, 1500
-steps, 3 seeds: max position error 0.9-4e-2 with beta2 = 0.999, 0.6-1.2e-3 with beta2 = 0.9).
-Length 64 needs more steps than 32 and is more seed-dependent (6000 steps: 2e-3 to 2e-2).
-
-Outputs in ``--out`` (default ``results/position_encoder``): ``config.json``, ``metrics.json``,
-``weights.pt``, ``encoder.npz`` (the data of every figure), ``table1.txt`` (the learned Table 1),
-``position_encoder_filters.png``, ``position_encoder_positions.png``.
-
-Measured (2 shared cores under load from other jobs, 1 torch thread, seed 0)
-----------------------------------------------------------------------------
-Full run (length 64 = 6 layers, 16x16, 6000 / 3000 / 1500 steps): about 40 s wall (training
-14 s 1-D, 16 s 2-D, 2.5 s Table 1). Min filter |cos| with [1, 2, 1] 0.999987 (1-D), 0.9999993
-(2-D kernels against their templates); max tap error of the normalised filters 9e-3 (1-D), 2e-3
-(2-D); c^L = 0.775 and c^L times the final map = 1 - 3e-6; max |E(delta_i) - (i + 1)| = 7.6e-3,
-R^2 = 1 - 2e-8; eq. 13 Diracs 6.3e-3; 2-D max error 1.5e-3 (x in channel 1: the net swapped the
-channels, with an anti-diagonal final map, off-diagonal/diagonal 2e-6); Table 1 reproduced to
-1.3e-6 after dividing by c^l.
-``--quick`` (length 32, 8x8, 1500 / 800 / 1000 steps): about 13 s wall. |cos| 0.9999997 (1-D),
-0.9999999 (2-D); position error 1.1e-3 (1-D), 5.5e-4 (2-D); Table 1 to 1.3e-6.
-
-The talk's claim reproduces: from random weights the trained filters are [1, 2, 1] up to a
-per-layer scale, and the net returns i + 1. What it does not say: the last layer's third tap is
-free (it keeps its random initial value, shown as a grey cross in the figure), and in 2-D either
-channel may take either axis.
-
-The filter comparisons (scale, cosine, identifiable taps, 2-D templates, channel matching) are
-in :mod:`validation.metrics.filters`; this module is a little over 400 lines because this
-docstring carries the identifiability argument those comparisons rest on.
+Run time (2 cores): full run about 40 s, ``--quick`` about 13 s.
+Measured results, and why the filters need normalising: docs/results/position_encoder.md
 """
 
 from __future__ import annotations
