@@ -11,10 +11,13 @@ checkpoints) and ``close()``. Batches are float32 ``(batch_size, 1, s, s)`` or
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import numpy as np
 import torch
+
+from geoshape import checks
 
 from . import _checks
 from .train_config import TrainConfig
@@ -44,6 +47,7 @@ def make_batches(data: Any, val_data: Any, config: TrainConfig, split_rng: np.ra
     if callable(data) and not isinstance(data, np.ndarray):
         if config.epochs is not None:
             raise ValueError("epochs needs an array dataset; give steps for a sampler")
+        _sampler_budget(data, config, split_rng, val is None)
         if val is None:
             val = _checks.as_images(data(config.val_size, split_rng), "sample(val_size, rng)")
         batches: Any = SamplerBatches(data, config.batch_size, data_rng, tuple(val.shape[1:]),
@@ -64,6 +68,30 @@ def make_batches(data: Any, val_data: Any, config: TrainConfig, split_rng: np.ra
     total = config.steps if config.steps is not None else config.epochs * (n_train // config.batch_size)
     return (ArrayBatches(train_images, config.batch_size, data_rng, fresh=config.batching == "random"),
             val, train_images, total)
+
+
+def _sampler_budget(sample: Callable, config: TrainConfig, split_rng: np.random.Generator, draws_val: bool) -> None:
+    """ValueError naming ``val_size`` / ``batch_size`` when the images a sampler would be asked
+    for (the validation draw, a batch) pass :data:`geoshape.checks.MEMORY_BUDGET_BYTES`,
+    before the sampler allocates them.
+
+    The size of one image is read from one image drawn with a copy of ``split_rng`` (the run's
+    own generators are untouched, so the numbers of the run do not change). An image costs the
+    sampler's array (its dtype) plus the float32 tensor it is converted to; prefetching holds
+    two batches at once.
+    """
+    probe = sample(1, copy.deepcopy(split_rng))
+    one = _checks.as_images(probe, "sample(1, rng)")
+    elements = one[0].numel()
+    itemsize = probe.dtype.itemsize if isinstance(probe, np.ndarray) else 4
+    per_image = elements * (itemsize + 4)
+    shape = tuple(one.shape[1:])
+    if draws_val:
+        checks.budget(config.val_size * per_image, "val_size",
+                      f"{config.val_size:,} validation images {shape} drawn from the sampler")
+    in_flight = 2 if config.resolved_prefetch() else 1
+    checks.budget(in_flight * config.batch_size * per_image, "batch_size",
+                  f"{in_flight} batch(es) of {config.batch_size:,} images {shape} drawn from the sampler")
 
 
 class ArrayBatches:

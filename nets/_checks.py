@@ -6,7 +6,8 @@ Scalars (ints, reals, choices, seeds, powers of two) are checked by the public
 
 * tensors handed to a model: :func:`images` (``(n, 1, *side)`` or ``(n, *side)``),
   :func:`codes` (``(n, d)``), :func:`batch` (any tensor with a batch axis), :func:`matrix`
-  (``(m, d)`` with enough rows), :func:`tensor` (just the type);
+  (``(m, d)`` with enough rows), :func:`tensor` (just the type), :func:`float_tensor` (a
+  floating dtype: losses refuse integer and bool tensors);
 * arrays handed to the engine: :func:`as_images` (a float array -> a float32 tensor);
 * tuples of layer widths: :func:`widths`;
 * model construction: :func:`model_args` (config and seed) and :func:`seeded` (a private,
@@ -46,7 +47,7 @@ from torch import nn
 
 from geoshape import checks
 
-__all__ = ["tensor", "images", "codes", "batch", "matrix", "as_images", "widths", "finite_real",
+__all__ = ["tensor", "float_tensor", "images", "codes", "batch", "matrix", "as_images", "widths", "finite_real",
            "model_args", "seeded",
            "dtype_of", "floating", "model_images", "model_codes", "weights_budget"]
 
@@ -84,20 +85,34 @@ def codes(z: Any, dim: int, name: str = "z") -> torch.Tensor:
     return z
 
 
+def float_tensor(t: Any, name: str) -> torch.Tensor:
+    """``t`` unchanged if it is a floating-point ``torch.Tensor`` (any float dtype); TypeError
+    naming ``name`` for another type or an integer / bool / complex tensor."""
+    tensor(t, name)
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor (float16/32/64), got dtype {t.dtype}")
+    return t
+
+
 def batch(t: Any, name: str, min_n: int = 1) -> torch.Tensor:
-    """A tensor whose first axis (the batch) has length ``>= min_n``."""
+    """A tensor whose first axis (the batch) has length ``>= min_n`` and whose items are not
+    empty (no axis of length 0)."""
     tensor(t, name)
     if t.ndim < 1 or t.shape[0] < min_n:
         raise ValueError(f"{name} must have a batch axis of length >= {min_n}, got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty (an axis of length 0), got shape {tuple(t.shape)}")
     return t
 
 
 def matrix(t: Any, name: str, min_rows: int = 1) -> torch.Tensor:
-    """A 2-D tensor ``(m, d)`` with ``m >= min_rows`` (e.g. the codes of a batch)."""
+    """A 2-D tensor ``(m, d)`` with ``m >= min_rows`` and ``d >= 1`` (e.g. the codes of a batch)."""
     if not isinstance(t, torch.Tensor) or t.ndim != 2:
         raise ValueError(f"{name} must be a 2-D tensor (m, d), got {getattr(t, 'shape', type(t).__name__)}")
     if t.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows (a batch), got {t.shape[0]}")
+    if t.shape[1] < 1:
+        raise ValueError(f"{name} needs at least one column, got shape {tuple(t.shape)}")
     return t
 
 
@@ -115,6 +130,8 @@ def as_images(a: Any, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must have shape (n, s, s), (n, 1, s, s) or (n, L), got {a.shape}")
     if a.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one image, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} must hold non-empty images (no axis of length 0), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or inf")
     t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))

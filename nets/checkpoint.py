@@ -37,13 +37,27 @@ RESUME_FREE = ("resume", "progress", "checkpoint_dir", "checkpoint_every", "pref
 
 def load_checkpoint(checkpoint_dir: str | os.PathLike) -> dict:
     """The dict stored in ``checkpoint_dir/last.pt`` (model_state, optimizer_state, config,
-    seed, step, rng, data, history, ...)."""
+    seed, step, rng, data, history, ...).
+
+    ``checkpoint_dir`` is the run's ``TrainConfig.checkpoint_dir``, or the checkpoint file
+    itself (``.../last.pt``, or a copy under another name). FileNotFoundError naming it when
+    there is no checkpoint; ValueError when the file is not a checkpoint of the engine.
+    """
     if not isinstance(checkpoint_dir, (str, os.PathLike)):
         raise TypeError(f"checkpoint_dir must be a path (str or os.PathLike), got {type(checkpoint_dir).__name__}")
-    path = Path(checkpoint_dir) / CHECKPOINT_NAME
+    given = Path(checkpoint_dir)
+    path = given if given.is_file() else given / CHECKPOINT_NAME
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint_dir: no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        raise FileNotFoundError(f"checkpoint_dir: no checkpoint at {path} (give the checkpoint folder or the "
+                                f"{CHECKPOINT_NAME} file itself)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling errors of every kind mean "not a checkpoint"
+        raise ValueError(f"checkpoint_dir: {path} is not a checkpoint of nets.train "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+    if not isinstance(ckpt, dict) or "format" not in ckpt:
+        raise ValueError(f"checkpoint_dir: {path} is not a checkpoint of nets.train (no checkpoint dict)")
+    return ckpt
 
 
 def checkpoint_path(config: TrainConfig) -> Path | None:

@@ -61,7 +61,7 @@ def reconstruction_mse(model: nn.Module, x_in: torch.Tensor, x_target: torch.Ten
     """
     _module(model)
     _checks.tensor(x_in, "x_in")
-    _checks.tensor(x_target, "x_target")
+    _checks.float_tensor(x_target, "x_target")
     try:
         y = model(x_in)
     except (ValueError, TypeError) as e:  # the model names its own argument "x"
@@ -75,13 +75,17 @@ def reconstruction_mse(model: nn.Module, x_in: torch.Tensor, x_target: torch.Ten
 def latent_l2(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Type 1: ``mean_{i<j} (|x_i - x_j|^2 - |z_i - z_j|^2)^2`` over all pairs of the batch.
 
-    x: (n, ...) images, z: (n, d) codes, n >= 2. Returns a scalar.
+    x: (n, ...) images, z: (n, d) codes, both floating-point, n >= 2. Returns a scalar. The
+    n (n - 1) / 2 pairs are held at once: a batch whose pair tensors would pass
+    :data:`geoshape.checks.MEMORY_BUDGET_BYTES` is refused (ValueError) before any allocation.
     """
-    _checks.batch(x, "x", 2)
-    _checks.batch(z, "z", 2)
+    _checks.float_tensor(_checks.batch(x, "x", 2), "x")
+    _checks.float_tensor(_checks.batch(z, "z", 2), "z")
     if x.shape[0] != z.shape[0]:
         raise ValueError(f"x and z must have the same batch size, got {x.shape[0]} and {z.shape[0]}")
     n = x.shape[0]
+    checks.budget(_latent_l2_bytes(n, x[0].numel(), z[0].numel()), "x, z",
+                  f"the {n * (n - 1) // 2:,} pairs of a batch of {n}")
     i, j = torch.triu_indices(n, n, offset=1, device=x.device)
     # The image distances come from the Gram matrix: gathering every pair of 63 x 63 images
     # moved 2 x 2016 x 3969 floats a batch of 64 (78 ms of a 110 ms training step, against
@@ -94,6 +98,16 @@ def latent_l2(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     zf = z.reshape(n, -1)
     dz = ((zf[i] - zf[j]) ** 2).sum(dim=1)
     return torch.mean((dx - dz) ** 2)
+
+
+def _latent_l2_bytes(n: int, pixels: int, d: int) -> int:
+    """Peak bytes of :func:`latent_l2` on a batch of ``n`` images of ``pixels`` values and
+    codes of ``d`` components (float64 throughout, the worst case)."""
+    pairs = n * (n - 1) // 2
+    # two int64 index rows; sq[i], sq[j], gram[i, j], dx and its square (float64); zf[i], zf[j]
+    # and their squared difference (d each); the float64 copy of x and its Gram matrix
+    per_pair = 2 * 8 + 5 * 8 + 3 * 8 * d
+    return pairs * per_pair + 8 * n * pixels + 8 * n * n
 
 
 def denoise(
@@ -110,7 +124,7 @@ def denoise(
     """
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    _checks.batch(x, "x")
+    _checks.float_tensor(_checks.batch(x, "x"), "x")
     noise_std = checks.real(noise_std, "noise_std", lo=0.0, hi=MAX_NOISE_STD)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")

@@ -97,7 +97,8 @@ def covariance_loss(z: torch.Tensor, n_new: int) -> torch.Tensor:
     """Mean squared batch covariance between the ``n_new`` newest components and all earlier
     ones, plus (packets) between the new components themselves.
 
-    ``z``: (m, d) codes of a batch, the last ``n_new`` columns being the stage's new packet.
+    ``z``: (m, d) floating-point codes of a batch (m >= 2), the last ``n_new`` columns being the
+    stage's new packet (an integer tensor is a TypeError: its batch mean is undefined).
     Covariances are eq. 14, ``Cov(a, b) = mean(a b) - mean(a) mean(b)`` (normalised by m): the
     frozen components pass their BatchNorm in eval mode, so their batch mean is only close to
     0 and eq. 15's shortcut would not be exact. The mean runs over the penalised pairs:
@@ -105,7 +106,7 @@ def covariance_loss(z: torch.Tensor, n_new: int) -> torch.Tensor:
     eq. 16 writes 1/k in front of a sum of k-1 terms; the public code divides by k-1, as here).
     Returns a 0-d tensor; 0 when there is no pair (first stage with p = 1).
     """
-    _checks.matrix(z, "z", min_rows=2)
+    _checks.float_tensor(_checks.matrix(z, "z", min_rows=2), "z")
     d = z.shape[1]
     n_new = checks.integer(n_new, "n_new", lo=1, hi=d)
     zc = z - z.mean(dim=0, keepdim=True)

@@ -46,7 +46,7 @@ def tc_decomposition(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, da
     KL decomposition of a batch: ``z``, ``mu``, ``logvar`` ``(M, d)``, ``z_i`` drawn from
     ``N(mu_i, exp(logvar_i))``; ``dataset_size`` = N >= M, the training set's size."""
     for name, t in (("z", z), ("mu", mu), ("logvar", logvar)):
-        _checks.tensor(t, name)
+        _checks.float_tensor(t, name)
     if not (z.shape == mu.shape == logvar.shape and z.ndim == 2 and z.shape[0] >= 1):
         raise ValueError(f"z, mu and logvar must share one (M, d) shape, got {tuple(z.shape)}, "
                          f"{tuple(mu.shape)}, {tuple(logvar.shape)}")

@@ -63,6 +63,9 @@ class TrainConfig:
     val_fraction: share of an array dataset held out for validation when val_data is None
         (0 = no validation: val_mse is NaN).
     val_size: validation images drawn once from a sampler when val_data is None.
+        With a sampler, ``train`` refuses (ValueError naming ``val_size`` / ``batch_size``)
+        a validation draw or a batch whose images would pass the memory budget of
+        ``geoshape.checks``, before asking the sampler for them.
     eval_every: record train loss and validation every this many steps (and at the end);
         0 = only at the end.
     val_batch_size: chunk size of the validation forward passes.

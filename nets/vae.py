@@ -34,8 +34,8 @@ LOGVAR_CLAMP = 10.0  # |log sigma^2| bound: keeps exp() finite in the first step
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``KL(N(mu, diag exp(logvar)) | N(0, I))`` per row, summed over the d components:
     ``0.5 * sum(mu^2 + exp(logvar) - 1 - logvar)``. ``mu``, ``logvar``: (n, d) -> (n,)."""
-    _checks.tensor(mu, "mu")
-    _checks.tensor(logvar, "logvar")
+    _checks.float_tensor(mu, "mu")
+    _checks.float_tensor(logvar, "logvar")
     if mu.shape != logvar.shape or mu.ndim != 2:
         raise ValueError(
             f"mu and logvar must have the same (n, d) shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}"

@@ -7,12 +7,16 @@ return a finite result or raise ``ValueError`` / ``TypeError`` whose message nam
 argument -- never another exception, never more than ``CALL_SECONDS``, never past the
 memory budget of :mod:`geoshape.checks` in numpy allocations.
 
-Names left out, and why: the result records (``Labelled``, ``ConvergenceTable``,
+Array and tensor arguments also get the bad shapes of their own valid value (``SHAPES``:
+an axis more or less, a 0-d value, an empty axis) and tensors the integer and bool dtypes
+(``DTYPES``); the same rule holds.
+
+Names left out of the sweeps, and why: the result records (``Labelled``, ``ConvergenceTable``,
 ``DiscreteAiryReport``, ``TwoRayFit``, ``PositionTable``, ``PositionProof``, ``ProofStep``,
 ``History``, ``Preset``) are built by the library from checked values; ``PRESETS`` is a
 read-only mapping; the position-encoder proof (``prove_position_encoder``,
-``position_filter_conditions``) runs sympy for seconds per call and is exercised on bad
-input in its own tests.
+``position_filter_conditions``) runs sympy for seconds per valid call, so it gets only bad
+values (``PROOF_BAD``), each of which must be refused before sympy starts.
 """
 
 from __future__ import annotations
@@ -313,3 +317,94 @@ def test_drawn_numbers_give_a_result_or_an_error_naming_the_argument(name, data,
     arg = data.draw(st.sampled_from(sorted(VALID[name][1])), label="argument")
     problem = _call(name, arg, value)
     assert problem is None, f"{name}({arg}={_repr(value)}): {problem}"
+
+
+# --------------------------------------------------------------------------- shapes and dtypes
+def _shapes(value) -> list[tuple[str, object]]:
+    """Bad shapes derived from a valid array or tensor argument: an extra leading or trailing
+    axis, the axes flattened, a 0-d value, an empty first or last axis."""
+    if isinstance(value, torch.Tensor):
+        t = value
+    elif isinstance(value, np.ndarray) or (isinstance(value, (list, tuple)) and len(value) > 0
+                                           and all(isinstance(v, (int, float)) for v in np.ravel(value))):
+        t = np.asarray(value)
+    else:
+        return []
+    out = [("extra leading axis", t[None]), ("extra trailing axis", t[..., None]),
+           ("0-d", t.reshape(-1)[:1].reshape(())), ("empty first axis", t[:0])]
+    if t.ndim >= 1:
+        out += [("empty last axis", t[..., :0]), ("flattened", t.reshape(-1))]
+    if isinstance(t, np.ndarray):
+        out.append(("empty 1-D", np.zeros(0)))
+    return out
+
+
+def _dtypes(value) -> list[tuple[str, object]]:
+    """A floating tensor argument as an integer or bool tensor of the same values' shape."""
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        return []
+    return [(str(d), value.to(d)) for d in (torch.int64, torch.int32, torch.uint8, torch.bool)]
+
+
+SHAPE_CASES = sorted(n for n in VALID if any(_shapes(v) for v in VALID[n][1].values()))
+
+
+def test_the_shape_sweep_reaches_every_kind_of_array_argument():
+    tensors = [n for n in SHAPE_CASES if any(_dtypes(v) for v in VALID[n][1].values())]
+    assert {"theory.image_scales", "theory.radial_blur", "theory.radial_profile", "nets.train"} <= set(SHAPE_CASES)
+    assert {"nets.covariance_loss", "nets.losses.latent_l2", "nets.gaussian_kl"} <= set(tensors)
+
+
+@pytest.mark.parametrize("name", SHAPE_CASES)
+def test_wrong_shapes_empty_arrays_and_integer_tensors_give_a_result_or_an_error_naming_the_argument(name):
+    torch.set_num_threads(1)
+    failures = []
+    for arg, valid in VALID[name][1].items():
+        for label, value in _shapes(valid) + _dtypes(valid):
+            problem = _call(name, arg, value)
+            if problem is not None:
+                failures.append(f"{name}({arg}={label} {tuple(np.shape(value))}): {problem}")
+    assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------- the proof, bad input only
+def _claim_returning(value):
+    return lambda L, i: value
+
+
+#: Bad values of the proof functions' arguments: everything in BAD but the defaults (claim=None
+#: is the default claim and would run the whole proof), and claims that are callables of the
+#: wrong arity or return something that is not a number or a sympy expression.
+PROOF_BAD = {
+    ("theory.prove_position_encoder", "phi"): [v for v in BAD] + [(1, 2, None), (1, 2, "x"), (1, 2, [1]),
+                                                                   (1, 2, True), np.ones((3, 1))],
+    ("theory.prove_position_encoder", "claim"): [v for v in BAD if v is not None] + [
+        _claim_returning(None), _claim_returning([1]), _claim_returning("i + 1"), lambda L: L, lambda: 0],
+    ("theory.position_filter_conditions", "claim"): [v for v in BAD if v is not None] + [
+        _claim_returning(None), _claim_returning([1]), _claim_returning("i + 1"), lambda L: L, lambda: 0],
+}
+
+
+@pytest.mark.parametrize("name, arg", sorted(PROOF_BAD))
+def test_the_proof_refuses_bad_values_naming_the_argument(name, arg):
+    fn = {"theory.prove_position_encoder": theory.prove_position_encoder,
+          "theory.position_filter_conditions": theory.position_filter_conditions}[name]
+    failures = []
+    for value in PROOF_BAD[(name, arg)]:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        try:
+            fn(**{arg: value})
+            failures.append(f"{name}({arg}={_repr(value)}): accepted")
+        except (ValueError, TypeError) as e:
+            if arg not in str(e):
+                failures.append(f"{name}({arg}={_repr(value)}): {type(e).__name__} does not name {arg!r}: "
+                                f"{str(e)[:200]}")
+        except _Timeout:
+            failures.append(f"{name}({arg}={_repr(value)}): took more than {CALL_SECONDS} s (not refused early)")
+        except Exception as e:  # noqa: BLE001 - any other exception is the defect being looked for
+            failures.append(f"{name}({arg}={_repr(value)}): {type(e).__name__}: {str(e)[:200]}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+    assert not failures, "\n".join(failures)

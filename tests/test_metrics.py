@@ -237,12 +237,37 @@ def test_entropy_closed_form():
     assert M.entropy_discrete([3, 3, 3]) == 0.0
 
 
+def _histogram_labels(x, n_bins):
+    """disentanglement_lib's _histogram_discretize of one column, shifted to start at 0."""
+    return np.digitize(x, np.histogram(x, n_bins)[1][:-1]) - 1
+
+
 def test_discretize_equal_width():
     x = np.array([0.0, 0.49, 0.5, 1.0])
     np.testing.assert_array_equal(M.discretize(x, 2)[:, 0], [0, 0, 1, 1])
-    np.testing.assert_array_equal(M.discretize(np.ones(3), 4)[:, 0], [0, 0, 0])
+    const = M.discretize(np.ones(3), 4)[:, 0]
+    assert np.unique(const).size == 1
+    np.testing.assert_array_equal(const, _histogram_labels(np.ones(3), 4))
     with pytest.raises(ValueError, match="n_bins"):
         M.discretize(x, 1)
+
+
+@pytest.mark.parametrize("step, n_bins", [(3, 3), (3, 4), (5, 5), (10, 5), (10, 10), (11, 11), (7, 20)])
+def test_discretize_grid_lands_in_numpys_bins(step, n_bins):
+    # codes on a grid lie on bin edges: numpy's rounded edges decide their bin. With step 1/5
+    # and 5 bins, 0.6 < linspace(0, 1, 6)[3] = 0.6000000000000001, so 0.6 is in bin 2, where
+    # floor(0.6 * 5) would put it in bin 3 (bin 3 stays empty: 0.8 opens bin 4).
+    x = np.arange(step + 1) / step
+    want = _histogram_labels(x, n_bins)
+    np.testing.assert_array_equal(M.discretize(x, n_bins)[:, 0], want)
+    z = np.column_stack([x, 2.0 * x - 1.0])
+    np.testing.assert_array_equal(M.discretize(z, n_bins), np.column_stack([want, _histogram_labels(z[:, 1], n_bins)]))
+
+
+def test_discretize_grid_known_bins():
+    np.testing.assert_array_equal(M.discretize([0.0, 1 / 3, 2 / 3, 1.0], 3)[:, 0], [0, 1, 2, 2])
+    np.testing.assert_array_equal(M.discretize([0.0, 1 / 3, 2 / 3, 1.0], 4)[:, 0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(M.discretize(np.arange(6) / 5, 5)[:, 0], [0, 1, 2, 2, 4, 4])
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,14 +289,62 @@ def _codes(kind, f, rng):
 
 
 def test_mig_known_answers(factors):
+    # continuous factors: discretised into 20 histogram bins as the codes (factor_bins)
     rng = np.random.default_rng(5)
-    assert M.mig(_codes("identity", factors, rng), factors) > SCORE_HIGH
-    assert M.mig(_codes("constant", factors, rng), factors) == 0.0
-    assert M.mig(_codes("duplicated", factors, rng), factors) < SCORE_LOW
-    assert M.mig(_codes("rotated", factors, rng), factors) < SCORE_LOW
-    assert M.mig(_codes("noise", factors, rng), factors) < SCORE_LOW
+    fb = dict(factor_bins=M.N_BINS)
+    assert M.mig(_codes("identity", factors, rng), factors, **fb) > SCORE_HIGH
+    assert M.mig(_codes("constant", factors, rng), factors, **fb) == 0.0
+    assert M.mig(_codes("duplicated", factors, rng), factors, **fb) < SCORE_LOW
+    assert M.mig(_codes("rotated", factors, rng), factors, **fb) < SCORE_LOW
+    assert M.mig(_codes("noise", factors, rng), factors, **fb) < SCORE_LOW
     # a monotone reparametrisation keeps the code informative but MIG is histogram-bound
-    assert 0.3 < M.mig(factors**3, factors) < M.mig(factors, factors)
+    assert 0.3 < M.mig(factors**3, factors, **fb) < M.mig(factors, factors, **fb)
+    # as raw labels a continuous factor has one value per sample and so determines every
+    # code's bin: each code has the same MI with it, log(20), and the gap vanishes; a warning
+    # names the option that discretises it
+    with pytest.warns(UserWarning, match="factor_bins"):
+        mi = M.mutual_info_matrix(factors, factors)
+    np.testing.assert_allclose(mi, np.log(M.N_BINS), rtol=0.01)
+    with pytest.warns(UserWarning, match=r"factors column \d has 5000 distinct values"):
+        assert M.mig(factors, factors) < 1e-3
+
+
+def _grid_factors(n=4000, levels=(40, 32, 3), seed=2):
+    """Discrete factors as dSprites has them: 40 positions, 32 orientations, 3 shapes."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.integers(0, k, n) for k in levels]).astype(float)
+
+
+def test_mig_discrete_factors_are_labels_as_given():
+    f = _grid_factors()
+    # 40 and 32 values stay 40 and 32 labels (no merging into 20 bins): H(f) = the entropy of
+    # the raw values
+    h = [M.entropy_discrete(f[:, j]) for j in range(3)]
+    assert h[0] > np.log(39) and h[1] > np.log(31)
+    mi = M.mutual_info_matrix(f, f, n_bins=40)
+    np.testing.assert_allclose(np.diag(mi), h, rtol=1e-12)
+    # identity code ~1 (its own MI is H exactly, minus the plug-in MI of the independent
+    # other codes, ~0.01 nats here), constant code 0
+    assert M.mig(f, f, n_bins=40) > SCORE_HIGH
+    assert M.mig(np.zeros_like(f), f) == 0.0
+    # with 20 code bins the 40-valued factor keeps its 40 labels: the code pairs its values,
+    # so MI = log(20) against H = log(40); factor_bins=20 would merge them too and score ~1
+    raw = M.mutual_info_matrix(f[:, :1], f[:, :1])[0, 0]
+    assert raw == pytest.approx(h[0] - np.log(2), abs=0.01)
+    assert M.mig(f[:, :1], f[:, :1]) == pytest.approx(raw / h[0], rel=1e-12)
+    assert M.mig(f[:, :1], f[:, :1], factor_bins=20) > 0.99
+    # factors with at most factor_bins values keep their labels under the option too
+    assert M.mig(f[:, 2:], f[:, 2:], factor_bins=20) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_factor_bins_bad_input(factors):
+    for bad, err in ((1, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError), ("20", TypeError)):
+        with pytest.raises(err, match="factor_bins"):
+            M.mig(factors, factors, factor_bins=bad)
+        with pytest.raises(err, match="factor_bins"):
+            M.mutual_info_matrix(factors, factors, factor_bins=bad)
+        with pytest.raises(err, match="factor_bins"):
+            M.dci_gbt(factors, factors, factor_bins=bad)
 
 
 def test_sap_known_answers(factors):
@@ -314,7 +387,7 @@ def test_disentanglement_bad_input(factors):
     with pytest.raises(ValueError, match="same number of rows"):
         M.mig(factors[:10], factors)
     with pytest.raises(ValueError, match="constant"):
-        M.mig(factors, np.column_stack([factors[:, 0], np.ones(len(factors))]))
+        M.mig(factors, np.column_stack([factors[:, 0], np.ones(len(factors))]), factor_bins=M.N_BINS)
     with pytest.raises(ValueError, match="test_fraction"):
         M.dci(factors, factors, test_fraction=1.5)
     with pytest.raises(TypeError, match="rng"):
@@ -345,6 +418,35 @@ def test_pca_errors_against_eigh_projection():
         M.pca_errors(x, 17)
 
 
+def test_array_arguments_of_wrong_kind_shape_or_size_are_named():
+    with pytest.raises(ValueError, match="images needs at least 2 samples"):
+        M.pca_errors(np.zeros((0, 4, 4)), 1)
+    with pytest.raises(ValueError, match="images must not be empty"):
+        M.pca_errors(np.zeros((5, 0, 0)), 0)
+    with pytest.raises(TypeError, match="w must be a real number or an array"):
+        M.filter_scale("abc")
+    with pytest.raises(TypeError, match="w must be a real number or an array"):
+        M.filter_cosine(None)
+    with pytest.raises(ValueError, match="w must have at most 2"):
+        M.filter_scale(np.ones((3, 3, 3)), np.ones((3, 3, 3)))
+    with pytest.raises(ValueError, match="w must have at least 1"):
+        M.filter_scale(2.0)
+    with pytest.raises(TypeError, match="template must be a real number or an array"):
+        M.filter_scale([1.0, 2.0, 1.0], "phi")
+    with pytest.raises(TypeError, match="mask must be a real number or an array"):
+        M.filter_cosine([1.0, 2.0, 1.0], mask="abc")
+    with pytest.raises(TypeError, match="kernels must be a real number or an array"):
+        M.match_channels("x")
+    with pytest.raises(ValueError, match="kernels must be finite"):
+        M.match_channels(np.full((2, 3, 3), np.nan))
+    with pytest.raises(TypeError, match="a must hold labels of one kind"):
+        M.entropy_discrete([None, 1])
+    with pytest.raises(TypeError, match="b must hold labels of one kind"):
+        M.mutual_info_discrete([1, 2], [None, 1])
+    assert M.entropy_discrete(["a", "b"]) == pytest.approx(np.log(2))
+    assert M.identifiable_taps(np.int64(4)).tolist() == [True, True, True]
+
+
 def test_explained_variance_shares_closed_form():
     np.testing.assert_allclose(M.explained_variance_shares([6.0, 3.0, 2.0], 10.0), [0.4, 0.3, 0.1])
     with pytest.raises(ValueError, match="total_error"):
@@ -369,30 +471,31 @@ def _factors(n=300, k=3, seed=0):
 
 def test_dci_gbt_known_answers():
     f = _factors()
-    ident = M.dci_gbt(f, f, n_bins=5)
+    ident = M.dci_gbt(f, f, factor_bins=5)
     assert ident.disentanglement > 0.95 and ident.completeness > 0.95 and ident.informativeness > 0.9
-    perm = M.dci_gbt(f[:, [2, 0, 1]], f, n_bins=5)
+    perm = M.dci_gbt(f[:, [2, 0, 1]], f, factor_bins=5)
     # the same code in another order is as good (tie-breaking inside the trees may differ)
     assert abs(perm.disentanglement - ident.disentanglement) < 0.02
     assert abs(perm.completeness - ident.completeness) < 0.02
     np.testing.assert_allclose(perm.importance[[1, 2, 0]], ident.importance, atol=0.05)
-    const = M.dci_gbt(np.zeros_like(f), f, n_bins=5)
+    const = M.dci_gbt(np.zeros_like(f), f, factor_bins=5)
     assert const.disentanglement < 1e-6 and const.completeness < 1e-6
-    dup = M.dci_gbt(np.repeat(f[:, :1], 3, axis=1), f, n_bins=5)
+    dup = M.dci_gbt(np.repeat(f[:, :1], 3, axis=1), f, factor_bins=5)
     assert dup.disentanglement < 0.1
     with pytest.raises(ValueError, match="constant"):
-        M.dci_gbt(f, np.c_[f[:, :2], np.ones(len(f))], n_bins=5)
+        M.dci_gbt(f, np.c_[f[:, :2], np.ones(len(f))], factor_bins=5)
     for kwargs, match in ((dict(test_fraction=1.0), "test_fraction"), (dict(test_fraction=True), "test_fraction"),
-                          (dict(n_bins=1), "n_bins"), (dict(rng=-1), "rng")):
+                          (dict(factor_bins=1), "factor_bins"), (dict(rng=-1), "rng")):
         with pytest.raises((ValueError, TypeError), match=match):
             M.dci_gbt(f, f, **kwargs)
     with pytest.raises(ValueError, match="codes"):
-        M.dci_gbt(f[:10], f, n_bins=5)
+        M.dci_gbt(f[:10], f, factor_bins=5)
 
 
 def test_mig_is_disentanglement_libs_recipe():
     # disentanglement_lib: histogram_discretize = np.digitize(x, np.histogram(x, bins)[1][:-1]),
-    # MI by sklearn.metrics.mutual_info_score, entropy of the discrete factor.
+    # MI by sklearn.metrics.mutual_info_score, entropy of the discrete factor. The factors here
+    # are continuous: factor_bins=20 discretises them the way the codes are.
     from sklearn.metrics import mutual_info_score
 
     rng = np.random.default_rng(3)
@@ -408,5 +511,28 @@ def test_mig_is_disentanglement_libs_recipe():
     h = np.array([mutual_info_score(fd[:, j], fd[:, j]) for j in range(2)])
     top = -np.sort(-mi, axis=0)
     want = float(np.mean((top[0] - top[1]) / h))
+    np.testing.assert_allclose(M.mutual_info_matrix(z, f, factor_bins=20), mi, rtol=1e-10, atol=1e-12)
+    assert M.mig(z, f, factor_bins=20) == pytest.approx(want, rel=1e-10)
+
+
+def test_mig_is_disentanglement_libs_recipe_on_discrete_factors():
+    # disentanglement_lib passes the factors to mutual_info_score as they are
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(4)
+    f = _grid_factors(n=3000, seed=4)
+    z = np.c_[f[:, 0] + rng.normal(scale=2.0, size=3000), f[:, 1] / 31 + 0.3 * f[:, 2], rng.normal(size=3000)]
+    zd = np.stack([np.digitize(z[:, i], np.histogram(z[:, i], 20)[1][:-1]) for i in range(3)], axis=1)
+    mi = np.array([[mutual_info_score(f[:, j], zd[:, i]) for j in range(3)] for i in range(3)])
+    h = np.array([mutual_info_score(f[:, j], f[:, j]) for j in range(3)])
+    top = np.sort(mi, axis=0)[::-1]
+    want = float(np.mean((top[0] - top[1]) / h))
     np.testing.assert_allclose(M.mutual_info_matrix(z, f), mi, rtol=1e-10, atol=1e-12)
     assert M.mig(z, f) == pytest.approx(want, rel=1e-10)
+
+
+def test_dci_gbt_discrete_factors_are_classes_as_given():
+    f = _grid_factors(n=400, levels=(24, 3), seed=6)
+    res = M.dci_gbt(f, f)
+    assert res.importance.shape == (2, 2)
+    assert res.disentanglement > 0.9 and res.completeness > 0.9 and res.informativeness > 0.9

@@ -53,6 +53,34 @@ def test_latent_l2_bad_inputs():
         L.latent_l2(torch.zeros(1, 3), torch.zeros(1, 1))
     with pytest.raises(ValueError, match="same batch size"):
         L.latent_l2(torch.zeros(3, 3), torch.zeros(2, 1))
+    for dtype in (torch.int64, torch.int32, torch.bool):
+        with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+            L.latent_l2(torch.zeros(3, 3, dtype=dtype), torch.zeros(3, 1))
+        with pytest.raises(TypeError, match="z must be a floating-point tensor"):
+            L.latent_l2(torch.zeros(3, 3), torch.zeros(3, 1, dtype=dtype))
+    with pytest.raises(ValueError, match="z must not be empty"):
+        L.latent_l2(torch.zeros(3, 3), torch.zeros(3, 0))
+
+
+def test_latent_l2_refuses_a_batch_past_the_memory_budget_before_allocating():
+    import tracemalloc
+
+    from geoshape.checks import MEMORY_BUDGET_BYTES
+
+    # 200 000 codes: 2e10 pairs, hundreds of GiB of pair tensors; the inputs are 1.6 MB
+    n = 200_000
+    x, z = torch.zeros(n, 1), torch.zeros(n, 1)
+    assert L._latent_l2_bytes(n, 1, 1) > MEMORY_BUDGET_BYTES
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"x, z: the 19,999,900,000 pairs of a batch of 200000 would need .*"
+                                             r"memory budget"):
+            L.latent_l2(x, z)
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
+    # the training batches of the experiments stay far below it (64 images of 64 x 64: 2.5 MiB)
+    assert L._latent_l2_bytes(64, 64 * 64, 8) < 2**22
 
 
 def _tiny_ae(bias_value=7.0, weight_value=0.5):
@@ -151,6 +179,10 @@ def test_denoise_other_arguments():
         L.denoise(lambda a, b: a.sum(), [[0.0]], 0.1)
     with pytest.raises(ValueError, match="batch"):
         L.denoise(lambda a, b: a.sum(), torch.zeros(()), 0.1)
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        L.denoise(lambda a, b: a.sum(), torch.zeros(2, 3, dtype=torch.int64), 0.1)
+    with pytest.raises(ValueError, match="x must not be empty"):
+        L.denoise(lambda a, b: a.sum(), torch.zeros(2, 0), 0.1)
 
 
 def test_other_loss_arguments_are_named():
@@ -170,6 +202,8 @@ def test_other_loss_arguments_are_named():
         L.reconstruction_mse(lambda x: x, torch.zeros(1, 2), torch.zeros(1, 2))
     with pytest.raises(TypeError, match="x_target"):
         L.reconstruction_mse(nn.Identity(), torch.zeros(1, 2), [[0.0, 0.0]])
+    with pytest.raises(TypeError, match="x_target must be a floating-point tensor"):
+        L.reconstruction_mse(nn.Identity(), torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="x_target must have as many elements"):
         L.reconstruction_mse(nn.Identity(), torch.zeros(1, 2), torch.zeros(1, 3))
 

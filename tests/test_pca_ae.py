@@ -76,6 +76,29 @@ def test_covariance_loss_bad_input():
         covariance_loss(torch.zeros(4), 1)
     with pytest.raises(ValueError, match="at least 2 rows"):
         covariance_loss(torch.zeros(1, 2), 1)
+    with pytest.raises(ValueError, match="z needs at least one column"):
+        covariance_loss(torch.zeros(4, 0), 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_covariance_loss_refuses_integer_codes(dtype):
+    with pytest.raises(TypeError, match=f"z must be a floating-point tensor .*got dtype {dtype}"):
+        covariance_loss(torch.ones(4, 2, dtype=dtype), 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_gaussian_kl_and_tc_decomposition_refuse_integer_tensors(dtype):
+    from nets import tc_decomposition
+
+    f, bad = torch.zeros(4, 2), torch.zeros(4, 2, dtype=dtype)
+    for name in ("mu", "logvar"):
+        args = {"mu": f, "logvar": f, name: bad}
+        with pytest.raises(TypeError, match=f"{name} must be a floating-point tensor"):
+            gaussian_kl(**args)
+    for name in ("z", "mu", "logvar"):
+        args = {"z": f, "mu": f, "logvar": f, name: bad}
+        with pytest.raises(TypeError, match=f"{name} must be a floating-point tensor"):
+            tc_decomposition(**args, dataset_size=10)
 
 
 # --------------------------------------------------------------------------------------------

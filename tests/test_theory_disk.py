@@ -392,6 +392,18 @@ def test_discrete_vs_airy_report():
     (lambda: theory.discrete_vs_airy(48), "power of two"),
     (lambda: theory.discrete_vs_airy(32, radii="sobol"), "radii"),
     (lambda: theory.image_scales(np.ones((2, 3, 3)), np.ones((4, 4))), "profile must have the shape of one image"),
+    # empty or wrongly shaped arrays are named, not left to numpy's reshape or broadcasting
+    (lambda: theory.image_scales(np.ones((0, 3, 3)), np.ones((3, 3))), "images must hold at least one non-empty image"),
+    (lambda: theory.image_scales(np.ones((2, 0, 0)), np.ones((0, 0))), "images must hold at least one non-empty image"),
+    (lambda: theory.image_scales(np.ones((2, 3, 3)), np.ones(9)), "profile must have the shape of one image"),
+    (lambda: theory.image_scales(np.ones(3), np.ones(3)), "images must have at least 2"),
+    (lambda: theory.radial_profile(np.ones((0, 0))), "image must have at least one pixel"),
+    (lambda: theory.radial_profile(np.ones((3, 0))), "image must have at least one pixel"),
+    (lambda: theory.radial_blur(lambda s: np.ones(3), 4.0, [1.0], 1.0), "profile must return an array shaped like"),
+    (lambda: theory.radial_blur(lambda s: 1.0, 4.0, [1.0], 1.0), "profile must return an array shaped like"),
+    (lambda: theory.radial_blur(lambda s: s[:, None] * [1.0, 1.0], 4.0, [1.0], 1.0),
+     "profile must return an array shaped like"),
+    (lambda: theory.radial_blur(lambda s: np.full_like(s, np.nan), 4.0, [1.0], 1.0), "profile must return finite"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
@@ -414,3 +426,11 @@ def test_bad_input_types():
         theory.airy_k("3")
     with pytest.raises(TypeError, match="profile must be a callable"):
         theory.radial_blur(3.0, 1.0, [0.0], 1.0)
+    with pytest.raises(TypeError, match="profile must return finite real numbers"):
+        theory.radial_blur(lambda s: None, 1.0, [0.0], 1.0)
+    with pytest.raises(TypeError, match="profile must return finite real numbers"):
+        theory.radial_blur(lambda s: ["a"] * len(s), 1.0, [0.0], 1.0)
+    with pytest.raises(TypeError, match="profile must be a callable f"):
+        theory.radial_blur(lambda: 1.0, 1.0, [0.0], 1.0)
+    with pytest.raises(TypeError, match="images must hold real numbers"):
+        theory.image_scales(np.array([["a"]]), np.ones(1))

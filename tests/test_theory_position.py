@@ -267,3 +267,53 @@ def test_bad_input_types():
         theory.position_layer_table(8.0)
     with pytest.raises(TypeError, match="claim"):
         theory.prove_position_encoder(claim="i + 1")
+
+
+_BAD_PHI = [
+    (None, TypeError, "phi must be a sequence of 3 taps"),
+    (3, TypeError, "phi must be a sequence of 3 taps"),
+    (2.5, TypeError, "phi must be a sequence of 3 taps"),
+    ("abc", TypeError, "phi must be a sequence of 3 taps"),
+    ({1: 2}, TypeError, "phi must be a sequence of 3 taps"),
+    ((1, 2, None), TypeError, "phi taps must be numbers or sympy expressions"),
+    ((1, 2, "x y"), TypeError, "phi taps must be numbers or sympy expressions"),
+    ((1, 2, [1]), TypeError, "phi taps must be numbers or sympy expressions"),
+    ((1, 2, True), TypeError, "phi taps must be numbers or sympy expressions"),
+    ((1, 2, (1, 2)), TypeError, "phi taps must be numbers or sympy expressions"),
+    ((1, 2), ValueError, "phi must have exactly 3 taps"),
+    (np.ones((3, 1)), ValueError, "phi must be a 1-D sequence of 3 taps"),
+    ((1, np.inf, 1), ValueError, "phi must be finite"),
+    ((1, np.float32("nan"), 1), ValueError, "phi must be finite"),
+]
+
+
+@pytest.mark.parametrize("phi, err, match", _BAD_PHI)
+def test_proof_refuses_a_bad_filter_naming_phi(phi, err, match):
+    with pytest.raises(err, match=match):
+        theory.prove_position_encoder(phi)
+
+
+_BAD_CLAIMS = [
+    (3, "claim must be a callable"),
+    ("i + 1", "claim must be a callable"),
+    (lambda L, i: None, "claim must return a number or a sympy expression"),
+    (lambda L, i: [i], "claim must return a number or a sympy expression"),
+    (lambda L, i: "i + 1", "claim must return a number or a sympy expression"),
+    (lambda L, i: i > 1, "claim must return a number or a sympy expression"),
+    (lambda L: L, "claim must be a callable .* raised TypeError"),
+    (lambda L, i: i + None, "claim must be a callable .* raised TypeError"),
+]
+
+
+@pytest.mark.parametrize("claim, match", _BAD_CLAIMS)
+def test_proof_functions_refuse_a_bad_claim_naming_it(claim, match):
+    with pytest.raises(TypeError, match=match):
+        theory.prove_position_encoder(claim=claim)
+    with pytest.raises(TypeError, match=match):
+        theory.position_filter_conditions(claim)
+
+
+def test_proof_takes_filters_of_every_sequence_kind():
+    assert theory.prove_position_encoder(np.array([1, 2, 1])).holds
+    assert theory.prove_position_encoder([1.0, 2.0, 1.0]).holds
+    assert theory.prove_position_encoder(sp.Tuple(1, 2, 1)).holds

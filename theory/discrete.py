@@ -105,7 +105,7 @@ def image_scales(images, profile) -> np.ndarray:
 
     Parameters
     ----------
-    images : (n, ...) real finite array (e.g. ``(n, size, size)``).
+    images : (n, ...) real finite array (e.g. ``(n, size, size)``), n >= 1 non-empty images.
     profile : real finite array shaped like one image, not all zero.
 
     Returns
@@ -118,14 +118,14 @@ def image_scales(images, profile) -> np.ndarray:
     >>> image_scales(np.stack([f, 3 * f]), f).tolist()
     [1.0, 3.0]
     """
-    x = checks.real_array(images, "images", ndim_max=None, min_ndim=2, allow_bool=True)
+    X, shape = _data_matrix(images)
     f = checks.real_array(profile, "profile", ndim_max=None, allow_bool=True)
-    if f.shape != x.shape[1:]:
-        raise ValueError(f"profile must have the shape of one image of images, {x.shape[1:]}, got {f.shape}")
+    if f.shape != shape:
+        raise ValueError(f"profile must have the shape of one image of images, {shape}, got {f.shape}")
     nf = float(np.sum(f * f))
     if nf == 0:
         raise ValueError("profile must not be identically zero")
-    return x.reshape(len(x), -1) @ f.ravel() / nf
+    return X @ f.ravel() / nf
 
 
 def rank1_floor(images) -> float:

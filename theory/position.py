@@ -336,6 +336,68 @@ def _resolve_piecewise(expr, witness: dict) -> sp.Expr | None:
     return None
 
 
+def _symbolic_phi(phi) -> tuple:
+    """The proof's filter: a sequence of 3 finite taps, each a real number (made exact by
+    ``nsimplify``) or a sympy expression; TypeError / ValueError naming ``phi`` otherwise."""
+    if isinstance(phi, (str, bytes)) or not isinstance(phi, (Sequence, np.ndarray, sp.Tuple)):
+        raise TypeError(f"phi must be a sequence of 3 taps (numbers or sympy expressions), "
+                        f"got {type(phi).__name__}")
+    if isinstance(phi, np.ndarray) and phi.ndim != 1:
+        raise ValueError(f"phi must be a 1-D sequence of 3 taps, got an array of shape {phi.shape}")
+    if len(phi) != 3:
+        raise ValueError(f"phi must have exactly 3 taps, got {len(phi)}")
+    taps = []
+    for t in phi:
+        if isinstance(t, (bool, np.bool_)):
+            raise TypeError(f"phi taps must be numbers or sympy expressions, got a bool in {phi!r}")
+        if isinstance(t, numbers.Real) and not np.isfinite(float(t)):
+            raise ValueError(f"phi must be finite, got {phi!r}")
+        try:
+            e = t if isinstance(t, sp.Basic) else sp.sympify(t, strict=True)
+        except (sp.SympifyError, TypeError, ValueError) as exc:
+            raise TypeError(f"phi taps must be numbers or sympy expressions, got {type(t).__name__} "
+                            f"in {phi!r}") from exc
+        if not isinstance(e, sp.Expr):
+            raise TypeError(f"phi taps must be numbers or sympy expressions, got {type(t).__name__} in {phi!r}")
+        if not isinstance(t, sp.Basic):
+            e = sp.nsimplify(e)  # 0.5 -> 1/2: exact taps for the symbolic identities
+        if e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise ValueError(f"phi must be finite, got {phi!r}")
+        taps.append(e)
+    return tuple(taps)
+
+
+def _claim(claim, symbols: tuple) -> Callable:
+    """``claim`` as a function ``(L, i) -> sympy expression`` (default ``i + 1``), tried once on
+    ``symbols`` and on ``(1, 0)`` before any work: a value that is not callable, a callable of
+    another arity, or one whose result is not a number or sympy expression (a string, None, a
+    list) is a TypeError naming ``claim``."""
+    if claim is None:
+        def claim(L, i):
+            return i + 1
+    if not callable(claim):
+        raise TypeError(f"claim must be a callable (L, i) -> expression, got {type(claim).__name__}")
+
+    def C(LL, ii):
+        try:
+            out = claim(LL, ii)
+        except Exception as exc:  # noqa: BLE001 - any failure of the caller's claim names it
+            raise TypeError(f"claim must be a callable (L, i) -> expression; claim({LL}, {ii}) raised "
+                            f"{type(exc).__name__}: {exc}") from exc
+        try:
+            e = sp.sympify(out, strict=True)
+        except (sp.SympifyError, TypeError, ValueError):
+            e = None
+        if not isinstance(e, sp.Expr):
+            raise TypeError(f"claim must return a number or a sympy expression, claim({LL}, {ii}) returned "
+                            f"{type(out).__name__} {out!r:.60}")
+        return e
+
+    C(*symbols)
+    C(1, 0)
+    return C
+
+
 def _step(name, statement, hypothesis, lhs, rhs) -> ProofStep:
     if lhs is None:
         return ProofStep(name, statement, hypothesis, sp.nan, rhs, sp.nan, False)
@@ -374,22 +436,9 @@ def prove_position_encoder(phi: Sequence = DEFAULT_PHI,
     -------
     :class:`PositionProof` with ``.holds``, ``.steps``, ``str()`` and ``.latex()``.
     """
-    if len(phi) != 3:
-        raise ValueError(f"phi must have exactly 3 taps, got {len(phi)}")
-    try:
-        p = tuple(sp.nsimplify(sp.sympify(t)) if not isinstance(t, sp.Basic) else t for t in phi)
-    except (sp.SympifyError, TypeError) as exc:
-        raise TypeError(f"phi must be numbers or sympy expressions, got {phi!r}") from exc
-    for t in p:
-        if t.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-            raise ValueError(f"phi must be finite, got {phi!r}")
-    if claim is None:
-        def claim(L, i):
-            return i + 1
-    if not callable(claim):
-        raise TypeError(f"claim must be a callable (L, i) -> expression, got {type(claim).__name__}")
+    p = _symbolic_phi(phi)
+    C = _claim(claim, (_L, _I))
     L, i, k, m, j, t = _L, _I, _K, _M, _J, _T
-    C = lambda LL, ii: sp.sympify(claim(LL, ii))  # noqa: E731
     steps = []
 
     # 1. base case L = 1: length 2, one layer, output u[0]
@@ -442,14 +491,9 @@ def position_filter_conditions(claim: Callable | None = None) -> dict:
     The identities must hold for every integer ``k``, so each polynomial in ``k`` is split
     into its coefficients.
     """
-    if claim is None:
-        def claim(L, i):
-            return i + 1
-    if not callable(claim):
-        raise TypeError(f"claim must be a callable (L, i) -> expression, got {type(claim).__name__}")
+    C = _claim(claim, (_L, _K))
     q0, q1, q2 = sp.symbols("phi0 phi1 phi2")
     k, L = _K, _L
-    C = lambda LL, ii: sp.sympify(claim(LL, ii))  # noqa: E731
     eqs = [q1 * C(L, k) - C(L + 1, 2 * k + 1),
            q0 * C(L, k) + q2 * C(L, k - 1) - C(L + 1, 2 * k),
            q0 * C(L, 0) - C(L + 1, 0),

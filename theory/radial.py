@@ -48,7 +48,7 @@ def radial_profile(image, centre=None, bin_width: float | None = None):
 
     Parameters
     ----------
-    image : 2-D real finite array (H, W).
+    image : 2-D real finite array (H, W), H, W >= 1.
     centre : (x, y) in pixels; default the image centre ``((W-1)/2, (H-1)/2)``.
     bin_width : None -> one entry per distinct pixel distance (lossless for a radial image);
         a float > 0 -> bins ``[k w, (k+1) w)``, each reported at the mean distance of its pixels.
@@ -65,6 +65,8 @@ def radial_profile(image, centre=None, bin_width: float | None = None):
     ([0.0, 1.0, 1.4142], [1.0, 1.0, 1.0])
     """
     img = checks.real_array(image, "image", ndim=2, allow_bool=True)
+    if img.size == 0:
+        raise ValueError(f"image must have at least one pixel, got shape {img.shape}")
     if centre is None:
         centre = ((img.shape[1] - 1) / 2.0, (img.shape[0] - 1) / 2.0)
     else:
@@ -81,6 +83,25 @@ def radial_profile(image, centre=None, bin_width: float | None = None):
     return rho, val
 
 
+def _profile_values(profile, s: np.ndarray) -> np.ndarray:
+    """``profile(s)`` as float64 (m,): TypeError / ValueError naming ``profile`` when it raises
+    a TypeError / ValueError, or returns anything but ``m`` finite real numbers (a scalar, another
+    shape, None, strings, NaN)."""
+    try:
+        out = profile(s)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"profile must be a callable f(s) vectorised on a float64 array (m,): "
+                        f"profile(s) raised {type(exc).__name__}: {exc}") from exc
+    try:
+        vals = checks.real_array(out, "profile(s)", ndim_max=None, allow_bool=True)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"profile must return finite real numbers: {exc}") from None
+    if vals.shape != s.shape:
+        raise ValueError(f"profile must return an array shaped like its argument {s.shape} (one value per "
+                         f"radius), got shape {vals.shape}")
+    return vals
+
+
 def radial_blur(profile, R, d, sigma, *, panel: float | None = None) -> np.ndarray:
     """Gaussian blur (std ``sigma``) of a radial function supported on ``[0, R]``, at radii ``d``.
 
@@ -92,7 +113,8 @@ def radial_blur(profile, R, d, sigma, *, panel: float | None = None) -> np.ndarr
 
     Parameters
     ----------
-    profile : callable ``f(s)`` vectorised on ``s in [0, R]`` (float64 (m,) -> (m,)).
+    profile : callable ``f(s)`` vectorised on ``s in [0, R]`` (float64 (m,) -> (m,) finite
+        reals; another shape, NaN or a non-number is refused, naming ``profile``).
     R : float in [1e-6, 1e6] pixels (``R_RANGE``), the support (pixels). d : array-like of radii >= 0 (pixels), any shape.
     sigma : float in (0, 1e6] (pixels). panel : float > 0, the largest panel width, default ``sigma / 2``.
 
@@ -123,7 +145,7 @@ def radial_blur(profile, R, d, sigma, *, panel: float | None = None) -> np.ndarr
     half = 0.5 * np.diff(edges)
     s = ((edges[:-1] + half)[:, None] + half[:, None] * x[None, :]).ravel()
     ws = (half[:, None] * w[None, :]).ravel()
-    fs = np.asarray(profile(s), dtype=np.float64) * s * ws / sigma ** 2
+    fs = _profile_values(profile, s) * s * ws / sigma ** 2
     uniq, inv = np.unique(d.ravel(), return_inverse=True)
     out = np.empty(len(uniq))
     for lo in range(0, len(uniq), 256):  # chunks bound the (radii x nodes) temporary

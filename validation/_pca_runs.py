@@ -137,10 +137,15 @@ def navigation_grid(model, codes: np.ndarray, n_steps: int = 7, quantiles=(0.05,
 
 
 def disentanglement(codes: np.ndarray, factors: np.ndarray, prefix: str, seed: int) -> dict[str, float]:
-    """MIG, DCI (train/test split drawn from ``seed``) and SAP of ``codes`` against ``factors``."""
+    """MIG, DCI (train/test split drawn from ``seed``) and SAP of ``codes`` against ``factors``.
+
+    The factors here are continuous or finely gridded (radius, grey level, position, semi-axes
+    and angle, image measures): MIG discretises each one with more than ``M.N_BINS`` distinct
+    values into ``M.N_BINS`` histogram bins (``factor_bins``), as the codes; as raw labels a
+    continuous factor has one value per sample, an entropy no 20-bin code could reach."""
     d = M.dci(codes, factors, rng=seed)
     return {
-        f"{prefix}.mig": M.mig(codes, factors),
+        f"{prefix}.mig": M.mig(codes, factors, factor_bins=M.N_BINS),
         f"{prefix}.dci_disentanglement": d.disentanglement,
         f"{prefix}.dci_completeness": d.completeness,
         f"{prefix}.dci_informativeness": d.informativeness,

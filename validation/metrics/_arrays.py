@@ -10,7 +10,7 @@ import numpy as np
 
 from geoshape import checks
 
-__all__ = ["real", "columns", "vector", "same_rows", "n_bins", "rng"]
+__all__ = ["real", "columns", "vector", "same_rows", "n_bins", "factor_bins", "rng"]
 
 same_rows = checks.same_rows
 rng = checks.rng
@@ -38,3 +38,8 @@ def vector(x, name: str, *, min_len: int = 2) -> np.ndarray:
 def n_bins(value) -> int:
     """A histogram resolution: an int >= 2."""
     return checks.integer(value, "n_bins", lo=2)
+
+
+def factor_bins(value) -> int | None:
+    """``None`` (factors are labels as they are) or a histogram resolution, an int >= 2."""
+    return None if value is None else checks.integer(value, "factor_bins", lo=2)

@@ -1,8 +1,12 @@
 """Disentanglement scores (Locatello et al. 2019, ``disentanglement_lib``) on histograms.
 
 - :func:`mig` (Chen et al. 2018): per factor, the gap between the two largest mutual
-  informations with a single code, over the factor's entropy; codes and continuous factors
-  are discretised with equal-width histograms (20 bins), exactly as ``disentanglement_lib``.
+  informations with a single code, over the factor's entropy. As in ``disentanglement_lib``,
+  codes are discretised into 20 equal-width histogram bins (:func:`discretize`: numpy's
+  histogram edges and ``np.digitize``) and factors are used as labels as they are (dSprites'
+  32 orientations and 40 positions stay 32 and 40 labels). A continuous factor (a radius, an
+  area) would then have one label per sample; ``factor_bins=k`` discretises every factor with
+  more than ``k`` distinct values into ``k`` histogram bins the same way as the codes.
 - :func:`dci` (Eastwood & Williams 2018). ``disentanglement_lib`` takes the importance matrix
   from gradient-boosted trees; sklearn is not a dependency here, so the importance model is an
   *additive histogram regression* (a piecewise-constant GAM): each standardised factor is fitted
@@ -20,6 +24,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -46,20 +51,27 @@ def _codes_factors(codes, factors, *, min_rows: int = 2) -> tuple[np.ndarray, np
 
 
 def discretize(x, n_bins: int = N_BINS) -> np.ndarray:
-    """Equal-width histogram bin index (0 .. n_bins-1) of each column of ``x`` (n, d), as
-    ``disentanglement_lib.histogram_discretize``. A constant column maps to bin 0."""
+    """Equal-width histogram bin index (0 .. n_bins-1) of each column of ``x`` (n, d).
+
+    ``disentanglement_lib``'s ``_histogram_discretize`` exactly, shifted to start at 0: the
+    label of a value is ``np.digitize(column, np.histogram(column, n_bins)[1][:-1]) - 1``, a
+    comparison with numpy's bin edges (a value lying on an edge as numpy rounds it goes to the
+    bin that edge opens, the maximum to the last bin). A constant column lands in one bin
+    (numpy widens its range to the value +- 0.5).
+    """
     x = columns(x, "x", min_rows=1)
     n_bins = _arrays.n_bins(n_bins)
-    out = np.zeros(x.shape, dtype=np.int64)
+    out = np.empty(x.shape, dtype=np.int64)
     for j in range(x.shape[1]):
-        lo, hi = x[:, j].min(), x[:, j].max()
-        if hi > lo:
-            out[:, j] = np.clip(((x[:, j] - lo) / (hi - lo) * n_bins).astype(np.int64), 0, n_bins - 1)
+        edges = np.histogram_bin_edges(x[:, j], n_bins)
+        out[:, j] = np.digitize(x[:, j], edges[:-1]) - 1
     return out
 
 
 def _labels(name: str, a) -> np.ndarray:
     a = np.asarray(a)
+    if a.dtype == object or a.dtype.kind not in "biufUS":
+        raise TypeError(f"{name} must hold labels of one kind (numbers or strings), got dtype {a.dtype}")
     if a.ndim != 1 or a.size < 1:
         raise ValueError(f"{name} must be a non-empty 1-D array of labels, got shape {a.shape}")
     return np.unique(a, return_inverse=True)[1].ravel()
@@ -86,40 +98,69 @@ def mutual_info_discrete(a, b) -> float:
     return float(max(0.0, (joint[nz] * np.log(joint[nz] / (pa @ pb)[nz])).sum()))
 
 
-def _discrete_factors(f: np.ndarray, n_bins: int) -> np.ndarray:
-    """Factors with at most n_bins distinct values are kept as categories; others binned."""
+def _discrete_factors(f: np.ndarray, factor_bins: int | None) -> np.ndarray:
+    """Integer labels (n, k) of the factors. ``factor_bins=None``: each factor's values are its
+    labels (``np.unique``), as ``disentanglement_lib`` uses them. An int: a factor with more
+    than ``factor_bins`` distinct values counts as continuous and is discretised into
+    ``factor_bins`` histogram bins as the codes (:func:`discretize`); one with at most
+    ``factor_bins`` values keeps its values as labels. With ``None``, a factor with more
+    distinct values than half its rows (scikit-learn's sign of a regression target) is
+    warned about: it is continuous and needs ``factor_bins``."""
     out = np.empty(f.shape, dtype=np.int64)
     for j in range(f.shape[1]):
         u, inv = np.unique(f[:, j], return_inverse=True)
-        out[:, j] = inv.ravel() if u.size <= n_bins else discretize(f[:, j], n_bins)[:, 0]
+        if factor_bins is None and 2 * u.size > f.shape[0]:
+            warnings.warn(
+                f"factors column {j} has {u.size} distinct values in {f.shape[0]} rows: as labels a continuous "
+                f"factor tells single samples apart, so every code looks informative about it; pass "
+                f"factor_bins (e.g. N_BINS = {N_BINS}) to discretise it", UserWarning, stacklevel=3)
+        if factor_bins is None or u.size <= factor_bins:
+            out[:, j] = inv.ravel()
+        else:
+            out[:, j] = discretize(f[:, j], factor_bins)[:, 0]
     return out
 
 
-def mutual_info_matrix(codes, factors, *, n_bins: int = N_BINS) -> np.ndarray:
-    """MI (nats) between each discretised code (rows, d) and each factor (columns, k)."""
+def mutual_info_matrix(codes, factors, *, n_bins: int = N_BINS, factor_bins: int | None = None) -> np.ndarray:
+    """MI (nats) between each code discretised into ``n_bins`` bins (rows, d) and each factor
+    (columns, k): labels as they are, or with ``factor_bins`` as in :func:`mig`."""
     z, f = _codes_factors(codes, factors)
     n_bins = _arrays.n_bins(n_bins)
-    zd = discretize(z, n_bins)
-    fd = _discrete_factors(f, n_bins)
-    return np.array(
-        [[mutual_info_discrete(zd[:, i], fd[:, j]) for j in range(f.shape[1])] for i in range(z.shape[1])]
-    )
+    factor_bins = _arrays.factor_bins(factor_bins)
+    return _mi_table(discretize(z, n_bins), _discrete_factors(f, factor_bins))
 
 
-def mig(codes, factors, *, n_bins: int = N_BINS) -> float:
+def _mi_table(zd: np.ndarray, fd: np.ndarray) -> np.ndarray:
+    """(d, k) MI of discrete codes (n, d) with discrete factors (n, k)."""
+    return np.array([[mutual_info_discrete(zd[:, i], fd[:, j]) for j in range(fd.shape[1])]
+                     for i in range(zd.shape[1])])
+
+
+def mig(codes, factors, *, n_bins: int = N_BINS, factor_bins: int | None = None) -> float:
     """Mutual Information Gap (Chen et al. 2018): mean over factors of
     ``(I(z_a; f) - I(z_b; f)) / H(f)`` with ``z_a``, ``z_b`` the two most informative codes.
 
-    ``codes`` (n, d), ``factors`` (n, k) with no constant factor. With one code the gap is the
-    single MI. Identity codes score about 1 (minus histogram bias), constant codes 0.
+    ``codes`` (n, d) are discretised into ``n_bins`` equal-width bins (:func:`discretize`).
+    ``factors`` (n, k), none constant: with ``factor_bins=None`` (default, the recipe of
+    ``disentanglement_lib``) each factor's distinct values are its labels; with an int, a
+    factor with more than ``factor_bins`` distinct values (a continuous one: a radius, an
+    area) is discretised into ``factor_bins`` histogram bins the same way as the codes, the
+    others keep their values. Continuous factors need it: as labels they have one value per
+    sample, so they tell samples apart, every code has its whole entropy as MI with them and
+    the gap vanishes (a UserWarning says so). A discrete factor with many values in a small
+    sample keeps its labels with ``factor_bins`` >= its number of values.
+
+    With one code the gap is the single MI. Identity codes score about 1 (minus histogram
+    bias), constant codes 0.
     """
     z, f = _codes_factors(codes, factors)
     n_bins = _arrays.n_bins(n_bins)
-    fd = _discrete_factors(f, n_bins)
+    factor_bins = _arrays.factor_bins(factor_bins)
+    fd = _discrete_factors(f, factor_bins)
     h = np.array([entropy_discrete(fd[:, j]) for j in range(f.shape[1])])
     if np.any(h <= 0):
         raise ValueError(f"factors column {int(np.argmin(h))} is constant: MIG undefined")
-    mi = mutual_info_matrix(z, f, n_bins=n_bins)
+    mi = _mi_table(discretize(z, n_bins), fd)
     top = -np.sort(-mi, axis=0)
     second = top[1] if z.shape[1] > 1 else np.zeros(f.shape[1])
     return float(np.mean((top[0] - second) / h))
@@ -197,8 +238,7 @@ def dci(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rn
     d, k = z.shape[1], f.shape[1]
     edges = []
     for i in range(d):
-        lo, hi = z[train, i].min(), z[train, i].max()
-        edges.append(np.linspace(lo, hi, n_bins + 1) if hi > lo else np.full(n_bins + 1, lo))
+        edges.append(np.histogram_bin_edges(z[train, i], n_bins))  # the bins of discretize()
     a_train = _bin_design(z[train], edges, n_bins)
     a_test = _bin_design(z[test], edges, n_bins)
     coef, *_ = np.linalg.lstsq(a_train, y[train], rcond=None)
@@ -227,13 +267,18 @@ def dci(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rn
 # DCI as disentanglement_lib computes it: gradient-boosted trees
 
 
-def dci_gbt(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25, rng=0) -> DCIResult:
+def dci_gbt(codes, factors, *, factor_bins: int | None = None, test_fraction: float = 0.25,
+            rng=0) -> DCIResult:
     """DCI with scikit-learn's ``GradientBoostingClassifier`` as the importance model, the
     estimator of ``disentanglement_lib`` (Locatello et al. 2019), beside :func:`dci`.
 
-    Each factor is discretised into at most ``n_bins`` classes (as :func:`mig` does); one
-    classifier per factor (default settings, ``random_state`` from ``rng``) is fitted on the
-    codes of a random ``1 - test_fraction`` split; R[:, j] = |feature_importances_|.
+    The classes of a factor are its values as they are (``factor_bins=None``, as
+    ``disentanglement_lib``), or, with an int, those of :func:`mig`'s ``factor_bins``: a
+    factor with more than ``factor_bins`` distinct values (a continuous one) is discretised
+    into ``factor_bins`` histogram bins. A continuous factor needs it (a UserWarning says so):
+    as classes its values are seen about once each, and the trees take minutes to learn
+    nothing. One classifier per factor (default settings, ``random_state`` from ``rng``) is
+    fitted on the codes of a random ``1 - test_fraction`` split; R[:, j] = |feature_importances_|.
     D = sum_i rho_i (1 - H_k(R_i. + 1e-11)), C = sum_j kappa_j (1 - H_d(R_.j + 1e-11)) with
     the same weights as :func:`dci` (uniform when R is all zero, as disentanglement_lib
     does); ``informativeness`` is the mean held-out classification accuracy (its
@@ -243,9 +288,9 @@ def dci_gbt(codes, factors, *, n_bins: int = N_BINS, test_fraction: float = 0.25
     from sklearn.ensemble import GradientBoostingClassifier
 
     z, f = _codes_factors(codes, factors, min_rows=8)
-    n_bins = _arrays.n_bins(n_bins)
+    factor_bins = _arrays.factor_bins(factor_bins)
     gen = _split_args(test_fraction, rng)
-    fd = _discrete_factors(f, n_bins)
+    fd = _discrete_factors(f, factor_bins)
     if np.any([np.unique(fd[:, j]).size < 2 for j in range(f.shape[1])]):
         raise ValueError("factors must not be constant: DCI undefined")
     test, train = _split(z.shape[0], test_fraction, gen)

@@ -16,7 +16,11 @@ Examples
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+from validation.metrics._arrays import real
 
 __all__ = ["PHI", "PSI", "identifiable_taps", "filter_scale", "filter_cosine", "kernel_template", "match_channels"]
 
@@ -25,7 +29,7 @@ PSI = np.array([1.0, 1.0, 0.0])  # the 2-D row filter of channel x: sums rows 2k
 
 
 def _is_pow2(n) -> bool:
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 2 and n & (n - 1) == 0
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 2 and int(n) & (int(n) - 1) == 0
 
 
 def identifiable_taps(n_in: int, ndim: int = 1) -> np.ndarray:
@@ -41,13 +45,11 @@ def identifiable_taps(n_in: int, ndim: int = 1) -> np.ndarray:
 
 
 def _pair(w, template, mask):
-    w = np.asarray(w, dtype=np.float64)
-    t = np.asarray(template, dtype=np.float64)
-    if w.shape != t.shape or w.ndim not in (1, 2):
+    w = real(w, "w", min_ndim=1, ndim_max=2)
+    t = real(template, "template", min_ndim=1, ndim_max=2)
+    if w.shape != t.shape:
         raise ValueError(f"w and template must have the same 1-D or 2-D shape, got {w.shape} and {t.shape}")
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(t))):
-        raise ValueError("w and template must be finite")
-    m = np.ones(w.shape, bool) if mask is None else np.asarray(mask, dtype=bool)
+    m = np.ones(w.shape, bool) if mask is None else real(mask, "mask", ndim_max=2).astype(bool)
     if m.shape != w.shape:
         raise ValueError(f"mask must have the shape of w {w.shape}, got {m.shape}")
     wm, tm = w[m], t[m]
@@ -80,7 +82,7 @@ def kernel_template(axis: str) -> np.ndarray:
 def match_channels(kernels) -> tuple[int, int]:
     """(channel of x, channel of y) from the two first-layer kernels ``(2, 3, 3)``, by the larger
     total cosine with the templates."""
-    k = np.asarray(kernels, dtype=np.float64)
+    k = real(kernels, "kernels", ndim_max=3)
     if k.shape != (2, 3, 3):
         raise ValueError(f"kernels must have shape (2, 3, 3), got {k.shape}")
     tx, ty = kernel_template("x"), kernel_template("y")

@@ -16,9 +16,11 @@ def pca_errors(images, k_max: int) -> np.ndarray:
     """Per-pixel MSE of the best affine rank-k reconstruction (PCA, numpy SVD) of ``images``,
     for k = 0 .. k_max; entry 0 is the total per-pixel variance (the mean image). (k_max+1,)."""
     x = real(images, "images", min_ndim=2, ndim_max=4)
-    x = x.reshape(x.shape[0], -1)
     if x.shape[0] < 2:
-        raise ValueError("images needs at least 2 samples")
+        raise ValueError(f"images needs at least 2 samples, got shape {x.shape}")
+    if x[0].size < 1:
+        raise ValueError(f"images must not be empty (an axis of length 0), got shape {x.shape}")
+    x = x.reshape(x.shape[0], -1)
     if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or not (
         0 <= k_max <= min(x.shape) - 1
     ):
