@@ -27,7 +27,9 @@ class History:
     last step. time: wall-clock seconds since the start of training (all work included,
     resumed runs continue the clock). seconds: total wall time. best_step / best_loss: with
     ``TrainConfig.keep_best_every``, the steps done when the kept weights were taken and their
-    batch loss (else None).
+    batch loss (else None). train_config: the run's ``TrainConfig.to_dict()``; model: the trained
+    model's class and config (``{"class": name, "config": {...}}``), so a history says what
+    trained (both set by :func:`nets.train`; None for a history built by hand).
     """
 
     steps: list[int] = field(default_factory=list)
@@ -39,6 +41,8 @@ class History:
     seconds: float = 0.0
     best_step: int | None = None
     best_loss: float | None = None
+    train_config: dict | None = None
+    model: dict | None = None
 
     def to_dict(self) -> dict:
         """Plain lists and floats (JSON-ready; stored in checkpoints)."""
@@ -52,6 +56,8 @@ class History:
             "seconds": float(self.seconds),
             "best_step": self.best_step,
             "best_loss": None if self.best_loss is None else float(self.best_loss),
+            "train_config": self.train_config,
+            "model": self.model,
         }
 
     @classmethod
@@ -60,7 +66,7 @@ class History:
             steps=list(d["steps"]), train_loss=list(d["train_loss"]), val_mse=list(d["val_mse"]),
             terms={k: list(v) for k, v in d["terms"].items()}, lr=list(d["lr"]), time=list(d["time"]),
             seconds=float(d["seconds"]), best_step=d.get("best_step"),
-            best_loss=d.get("best_loss"),
+            best_loss=d.get("best_loss"), train_config=d.get("train_config"), model=d.get("model"),
         )
 
     @property

@@ -23,6 +23,7 @@ a model that calls ``torch.randn`` (a VAE) is reproducible and the caller's RNG 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any, Callable
@@ -90,7 +91,17 @@ def train(
     checkpoint = ckpt.read_for_resume(config, model, train_images, val)
 
     with torch_settings(config, _seed_of(torch_ss)):
-        return _run(model, batches, val, config, total, noise_ss, checkpoint, callback, train_images)
+        history = _run(model, batches, val, config, total, noise_ss, checkpoint, callback, train_images)
+    history.train_config = config.to_dict()
+    history.model = model_record(model)
+    return history
+
+
+def model_record(model: nn.Module) -> dict:
+    """``{"class": name, "config": {...}}`` of a model: what :class:`History` keeps of it."""
+    cfg = getattr(model, "config", None)
+    as_dict = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else None
+    return {"class": type(model).__name__, "config": as_dict}
 
 
 def _run(model: nn.Module, batches: Any, val: torch.Tensor | None, config: TrainConfig, total: int,

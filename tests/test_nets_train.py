@@ -1,5 +1,6 @@
 """The training engine: validation, determinism, resume, hooks, checkpoints, a short real fit."""
 
+import dataclasses
 import math
 import os
 
@@ -43,9 +44,23 @@ def _cfg(**kw):
 
 
 def _strip_time(h: History) -> dict:
+    """What a run measured: without its clock, and without the record of its settings, which
+    differ between runs compared here only in settings that must not change the numbers
+    (prefetch, checkpoints, resume)."""
     d = h.to_dict()
     d.pop("time"), d.pop("seconds")
+    d.pop("train_config"), d.pop("model")
     return d
+
+
+def test_history_records_what_trained():
+    model = DiskAE(DiskAEConfig(size=16), seed=0)
+    cfg = TrainConfig(steps=2, batch_size=4, lr=1e-3, threads=1, progress=False, val_fraction=0.0, seed=3)
+    h = train(model, np.zeros((8, 16, 16), np.float32), cfg)
+    assert h.train_config == cfg.to_dict() and TrainConfig(**{**h.train_config, "betas": tuple(cfg.betas),
+                                                                "regularisers": ()}) == cfg
+    assert h.model == {"class": "DiskAE", "config": dataclasses.asdict(model.config)}
+    assert History.from_dict(h.to_dict()).train_config == h.train_config
 
 
 def _same_weights(a: nn.Module, b: nn.Module) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from validation import sweep, sweep_summary
-from validation._experiment import IN_SWEEP_ENV
+from validation.core import IN_SWEEP_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_ellipse_goals_over_seeds_on_a_hand_table():
     per_seed = {}
     for s in range(10):
         m = {}
-        for v in E.SWEEP_VARIANTS:
+        for v in E.SWEEP.variants:
             good = v == "pca_ae_packet"
             m.update({f"{v}.recon_mse": 0.01 if v == "ae" else 0.012,
                       f"{v}.pair.on_target.area": 0.99 if good else 0.9,
@@ -106,7 +106,7 @@ def test_bad_sweeps_fail_before_any_run(tmp_path, capsys):
              (["official_model", "--set", "seed=3"], "--seeds"),
              (["official_model", "--set", "steps=ten"], "cannot parse"),
              (["official_model", "--seeds", "3:x"], "--seeds"),
-             (["official_model", "--device", "cuda"], "no device field"),
+             (["official_model", "--device", "cuda"], "device"),
              (["no_such_experiment"], "not found"),
              (["official_model", "--workers", "0"], "workers")]
     for argv, msg in cases:
@@ -165,7 +165,9 @@ def test_sweep_of_a_quick_experiment_equals_direct_runs_and_resumes(tmp_path):
                        capture_output=True)
         a = json.loads((run_dir / "config.json").read_text())
         b = json.loads((direct / "config.json").read_text())
-        assert a.pop("out") == str(run_dir) and b.pop("out") == str(direct) and a == b
+        # the run recorded whole, identical but for its folder: config, trainings, streams, versions
+        assert a["config"].pop("out") == str(run_dir) and b["config"].pop("out") == str(direct) and a == b
+        assert a["trainings"]["official_ae"]["train_config"]["steps"] == 100 and a["streams"]
         ma = json.loads((run_dir / "metrics.json").read_text())
         mb = json.loads((direct / "metrics.json").read_text())
         assert _results(ma) == _results(mb) and len(_results(ma)) > 10  # bit-identical
@@ -183,7 +185,7 @@ FAKE = textwrap.dedent('''
     from dataclasses import dataclass
     from pathlib import Path
 
-    from validation._experiment import Result, write_outputs
+    from validation.core import Result, write_outputs
 
 
     @dataclass(frozen=True)

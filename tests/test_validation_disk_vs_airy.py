@@ -52,7 +52,7 @@ def test_outputs_are_written(quick):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert all(isinstance(v, (int, float)) for v in metrics.values())
-    assert json.loads((out / "config.json").read_text())["size"] == 64
+    assert json.loads((out / "config.json").read_text())["config"]["size"] == 64
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
 
 

@@ -30,10 +30,14 @@ def test_quick_run_writes_every_output_and_encodes_by_area(quick):
     assert m["parameters"] == 1116  # the authors' widths (1, 8, 4, 3, 2, 1) with biases
     # Keep-best checks the 0-based steps 0, 100, ..., 500 of the quick run.
     assert m["best_step"] in {1, 101, 201, 301, 401, 501}
-    # Measured on the quick run (600 steps, seed 0): R^2 on area 0.977 against 0.865 on the
-    # radius, z monotone in r. The claim is that the code follows the area better than the
-    # radius; the margins leave room for other seeds.
-    assert m["r2_z_area"] > m["r2_z_radius"] + 0.05
+    # The claim is that the code follows the area better than the radius. Over the quick runs
+    # of seeds 0-5 (``python -m validation.sweep official_model --quick --seeds 0:6``, 600
+    # steps) R^2 on the area minus R^2 on the radius is 0.033, 0.020, 0.124, 0.120, -0.136 and
+    # 0.122: the area wins on 5 of 6 seeds, by more than 0.05 on 3; seed 4's net (MSE 0.041,
+    # the others 0.003-0.007) follows the radius. Seed 0: 0.993 against 0.960, monotone.
+    assert m["r2_z_area"] > m["r2_z_radius"]
+    # pinned: seed 0's margin is below 0.05 (a change in it is seen, not absorbed)
+    assert not m["r2_z_area"] > m["r2_z_radius"] + 0.05, "seed 0's margin now exceeds 0.05: update the finding"
     assert m["r2_z_area"] > 0.9
     assert m["monotone_share"] > 0.9
 

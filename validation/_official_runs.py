@@ -52,11 +52,13 @@ def authors_data(n: int, *, seed: int, max_radius: float = 31.5, sigma: float = 
 
 def authors_train_config(*, steps: int, seed: int, lr: float = 0.01, batch_size: int = 64,
                          keep_best_every: int = 500, regs: tuple = (), noise_std: float = 0.0,
-                         clean_loss: bool = True, progress: bool = False) -> nets.TrainConfig:
-    """The authors' training loop as a ``nets.TrainConfig`` (one thread: runs go two at a time)."""
+                         clean_loss: bool = True, progress: bool = False, threads: int = 1,
+                         device: str = "cpu") -> nets.TrainConfig:
+    """The authors' training loop as a ``nets.TrainConfig`` (one thread by default: runs go
+    two at a time)."""
     return nets.TrainConfig(steps=steps, batch_size=batch_size, lr=lr, eps=1e-7, lr_schedule="constant",
                             batching="random", keep_best_every=keep_best_every, val_fraction=0.0,
-                            eval_every=max(steps // 20, 1), threads=1, progress=progress, seed=seed,
+                            eval_every=max(steps // 20, 1), threads=threads, device=device, progress=progress, seed=seed,
                             regularisers=regs, noise_std=noise_std, clean_loss=clean_loss)
 
 
@@ -107,34 +109,35 @@ def model_of(run: dict) -> OfficialAE:
 
 
 def run_one(spec: dict, steps_done=None) -> dict:
-    """Train one net of the authors' layout from ``spec`` (keys: name, seed, steps, n_train,
-    gap, r_keep_max, penalty, lam, bias, max_radius, sigma, quantize) in this process."""
+    """Train one net of the authors' layout from ``spec`` (keys: name, seed (the replicate's
+    label), data_seed and train_seed (its named streams), steps, n_train, gap, r_keep_max,
+    penalty, lam, bias, max_radius, sigma, quantize) in this process."""
     import numba
 
     from validation._disk_runs import step_reporter
 
     numba.set_num_threads(1)
-    torch.set_num_threads(1)
     t0 = time.perf_counter()
-    images, _ = authors_data(spec["n_train"], seed=spec["seed"], max_radius=spec["max_radius"],
+    images, _ = authors_data(spec["n_train"], seed=spec["data_seed"], max_radius=spec["max_radius"],
                              sigma=spec["sigma"], quantize=spec["quantize"], gap=spec.get("gap"),
                              r_keep_max=spec.get("r_keep_max"))
-    model = OfficialAE(OfficialAEConfig(bias=spec["bias"]), seed=spec["seed"])
-    tc = authors_train_config(steps=spec["steps"], seed=spec["seed"], progress=spec.get("progress", False),
+    model = OfficialAE(OfficialAEConfig(bias=spec["bias"]), seed=spec["train_seed"])
+    tc = authors_train_config(steps=spec["steps"], seed=spec["train_seed"], progress=spec.get("progress", False),
                               keep_best_every=spec.get("keep_best_every", 500),
+                              threads=spec.get("threads", 1), device=spec.get("device", "cpu"),
                               **regularisers(spec["penalty"], spec["lam"]))
     callback, flush = step_reporter(steps_done)
     hist = nets.train(model, images, tc, callback=callback)
     flush(hist)
     return {"name": spec["name"], "seed": spec["seed"], "bias": spec["bias"], "n_images": len(images),
-            "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             "history": hist.to_dict(), "seconds": time.perf_counter() - t0}
 
 
 def spec_key(spec: dict) -> str:
     """A file name for ``spec``: 16 hex digits of the SHA-256 of its sorted JSON, without the
-    keys that do not change the trained net (``progress``, ``cache_dir``)."""
-    kept = {k: v for k, v in spec.items() if k not in ("progress", "cache_dir")}
+    keys that do not change the trained net (``progress``, ``cache_dir``, ``threads``, ``device``)."""
+    kept = {k: v for k, v in spec.items() if k not in ("progress", "cache_dir", "threads", "device")}
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -2,7 +2,8 @@
 (pca_ae_ellipses, pca_ae_grey_disks, pca_ae_position).
 
 - :class:`TrainSpec`, :func:`fit`, :func:`fit_variants`: one training recipe for every model
-  of an experiment, all trained by ``nets.train`` (PCA-AE variants share their first stage);
+  of an experiment, all trained by ``nets.train`` (PCA-AE variants share their first stage),
+  each model seeded by the seed it is given (a named stream of the run, ``train/<model>``);
 - :func:`encode_all`, :func:`recon_mse`, :func:`navigation_grid`: codes, errors and latent
   navigation of a trained model;
 - :func:`correlation_metrics`, :func:`covariance_metrics`, :func:`disentanglement`,
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,42 +24,65 @@ import torch
 
 from nets import (PCAAE, BetaTCVAE, BetaVAE, PCAAEConfig, PlainAE, TCVAEConfig, TrainConfig, VAEConfig, train,
                   train_pca_ae)
+from nets.pca_ae import SEED_STRIDE
 from validation import metrics as M
-from validation._experiment import Result, format_table, write_outputs
 from validation._plots import plot_navigation, plot_scatter
+from validation.core import Result, Streams, format_table, write_outputs
 
-__all__ = ["TrainSpec", "fit", "fit_variants", "encode_all", "recon_mse", "navigation_grid", "disentanglement",
-           "correlation_metrics", "covariance_metrics", "ordering_metrics", "evaluate", "run_variants",
-           "matched_columns", "stage_table"]
+__all__ = ["TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
+           "disentanglement", "correlation_metrics", "covariance_metrics", "ordering_metrics",
+           "evaluate", "run_variants", "matched_columns", "stage_table"]
+
+#: The name, for ``seed_of`` of :func:`fit_variants`, of the first stage PCA-AE variants share.
+SHARED_FIRST_STAGE = "pca_ae_first_stage"
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """The training recipe shared by every model of an experiment (one nets.TrainConfig each)."""
+    """The training recipe shared by every model of an experiment (one nets.TrainConfig each,
+    :meth:`config`). ``threads``: torch threads of each training, passed as is (give the
+    experiment's ``cfg.torch_threads``; None would leave torch's own default, not one thread).
+    Adam's ``betas``, the cosine schedule's floor ``min_lr_ratio`` and the held-out
+    ``val_fraction`` are the PCA-AE experiments' fixed values; ``nets.train`` records each
+    resolved ``TrainConfig`` in its ``History``."""
 
     steps: int = 2000
     batch_size: int = 64
     lr: float = 1e-3
     lr_schedule: str = "cosine"
-    threads: int = 1  # 0 = the engine's default (torch's thread count)
+    threads: int | None = 1
     eval_every: int = 250
     device: str = "cpu"
+    betas: tuple[float, float] = (0.5, 0.999)
+    min_lr_ratio: float = 0.05
+    val_fraction: float = 0.05
 
     def config(self, seed: int) -> TrainConfig:
+        """The ``nets.TrainConfig`` of one training seeded with ``seed`` (its batches and noise)."""
         return TrainConfig(
-            steps=self.steps, batch_size=self.batch_size, lr=self.lr, betas=(0.5, 0.999),
-            lr_schedule=self.lr_schedule, min_lr_ratio=0.05, threads=self.threads or None,
-            eval_every=self.eval_every, val_fraction=0.05, seed=seed, progress=False, device=self.device,
+            steps=self.steps, batch_size=self.batch_size, lr=self.lr, betas=self.betas,
+            lr_schedule=self.lr_schedule, min_lr_ratio=self.min_lr_ratio, threads=self.threads,
+            eval_every=self.eval_every, val_fraction=self.val_fraction, seed=seed, progress=False,
+            device=self.device,
         )
+
+
+def pca_ae_seed(seed: int) -> int:
+    """The model seed of a :class:`nets.PCAAE` from a named stream's seed in ``[0, 2**63 - 1]``:
+    a PCAAE draws stage k's weights from ``seed * SEED_STRIDE + k``, so its seed must stay
+    below ``2**63 / SEED_STRIDE``; the stream's seed keeps its high bits (``seed >> 10``)."""
+    return int(seed) >> SEED_STRIDE.bit_length()
 
 
 def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: int, *, beta: float = 4.0):
     """Train one model: ``kind`` in {"pca_ae", "ae", "vae", "tcvae"} (``beta``: the KL weight of
     the beta-VAE, the total-correlation weight of the beta-TCVAE, whose N is ``len(data)``).
+    ``seed`` seeds the model's initial weights (a PCA-AE's through :func:`pca_ae_seed`) and its
+    training (``spec.config(seed)``): give each model its own named stream.
     Returns (model in eval mode, [History, ...] one per stage or a single one, seconds)."""
     t0 = time.perf_counter()
     if kind == "pca_ae":
-        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed)
+        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=pca_ae_seed(seed))
     elif kind == "ae":
         model = PlainAE(arch, seed=seed)
         hist = [train(model, data, spec.config(seed))]
@@ -75,27 +98,36 @@ def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: i
     return model, hist, time.perf_counter() - t0
 
 
-def fit_variants(variants: dict[str, tuple[str, PCAAEConfig]], data: np.ndarray, spec: TrainSpec, seed: int):
+def fit_variants(variants: dict[str, tuple[str, PCAAEConfig]], data: np.ndarray, spec: TrainSpec,
+                 seed_of: Callable[[str], int]):
     """Train every ``{name: (kind, arch)}``; yields ``(name, model, histories, seconds)``.
 
+    ``seed_of(name)`` is the seed of model ``name`` (:func:`fit`), e.g. ``lambda v:
+    streams(f"train/{v}")``; it is called once per model, when that model is trained.
+
     PCA-AE variants whose first stage is a single component share one trained first stage
-    (it has no covariance term, so lam_cov cannot change it): it is trained once, and each
-    such variant branches from a copy (``train_pca_ae(start=...)``), which both saves time and
-    makes the variants differ only where their configs do.
+    (it has no covariance term, so lam_cov cannot change it): it is trained once, seeded by
+    ``seed_of(SHARED_FIRST_STAGE)``, and each such variant branches from a copy
+    (``train_pca_ae(start=...)``), which both saves time and makes the variants' first stages
+    identical. A branch trains its later stages on batches drawn from ``seed_of(name)``; their
+    initial weights follow the copied model's seed (the shared stage's). Each branch's
+    histories start with the shared stage's (the same ``History``), so that every variant
+    lists all the trainings behind its model; the shared stage's time counts in the seconds
+    of the first variant only.
     """
-    first_stage = None
+    first_stage, hist0 = None, []
     for name, (kind, arch) in variants.items():
         if kind == "pca_ae" and arch.packets[0] == 1 and arch.n_stages > 1:
             t0 = time.perf_counter()
-            hist0 = []
             if first_stage is None:
                 first = arch.replace(n_stages=1, packet=1)
-                first_stage, hist0 = train_pca_ae(first, data, spec.config(seed), seed=seed)
-            model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed, start=first_stage)
+                s0 = seed_of(SHARED_FIRST_STAGE)
+                first_stage, hist0 = train_pca_ae(first, data, spec.config(s0), seed=pca_ae_seed(s0))
+            model, hist = train_pca_ae(arch, data, spec.config(seed_of(name)), start=first_stage)
             model.cpu().eval()
-            yield name, model, hist0 + hist, time.perf_counter() - t0
+            yield name, model, list(hist0) + hist, time.perf_counter() - t0
         else:
-            model, hist, secs = fit(kind, arch, data, spec, seed)
+            model, hist, secs = fit(kind, arch, data, spec, seed_of(name))
             yield name, model, hist, secs
 
 
@@ -137,7 +169,8 @@ def navigation_grid(model, codes: np.ndarray, n_steps: int = 7, quantiles=(0.05,
 
 
 def disentanglement(codes: np.ndarray, factors: np.ndarray, prefix: str, seed: int) -> dict[str, float]:
-    """MIG, DCI (train/test split drawn from ``seed``) and SAP of ``codes`` against ``factors``.
+    """MIG, DCI (train/test split drawn from ``seed``: the run's ``metrics/dci`` stream, the same
+    for every model of a run) and SAP of ``codes`` against ``factors``.
 
     The factors here are continuous or finely gridded (radius, grey level, position, semi-axes
     and angle, image measures): MIG discretises each one with more than ``M.N_BINS`` distinct
@@ -216,8 +249,9 @@ def evaluate(model, test_x: np.ndarray, factors: np.ndarray, factor_names: Seque
              *, ordered: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
     """Everything measured on one trained model against known factors: test MSE, |Pearson|
     table factor x component (best assignment unless ``ordered``), monotonicity of each
-    matched component in its factor, latent covariance, MIG / DCI / SAP; PCA-AE models also
-    get the per-stage ordering measures. Returns (metrics, codes, |corr| table)."""
+    matched component in its factor, latent covariance, MIG / DCI / SAP (DCI's split drawn from
+    ``seed``); PCA-AE models also get the per-stage ordering measures. Returns (metrics, codes,
+    |corr| table)."""
     codes = encode_all(model, test_x)
     out = {f"{prefix}.recon_mse": recon_mse(model, test_x)}
     fdict = {n: factors[:, i] for i, n in enumerate(factor_names)}
@@ -239,24 +273,29 @@ def run_variants(config, variant_map: dict, make_data: Callable, factors: Sequen
     ``{name: (kind, arch)}`` of ``variant_map`` on the same data (drawn by ``make_data(n,
     config, rng)``), :func:`evaluate` it against ``factors``, draw the navigation grids and the
     code scatter, write the outputs and return the :class:`Result` with ``table(metrics,
-    names)``. ``config`` needs ``out, seed, n_train, n_test, steps, batch_size, lr, threads``."""
+    names)``. ``config``: an :class:`~validation.core.ExperimentConfig` with ``n_train, n_test,
+    steps, batch_size, lr``. Random streams of ``config.seed``: ``data`` (training images),
+    ``test`` (test images), ``train/<variant>`` (each model, :func:`fit_variants`, with
+    ``train/pca_ae_first_stage`` for the shared first stage), ``metrics/dci`` (DCI's split)."""
     t0 = time.perf_counter()
-    out = Path(config.out)
-    rng = np.random.default_rng(config.seed)
-    train_x, _ = make_data(config.n_train, config, rng)
-    test_x, test_f = make_data(config.n_test, config, rng)
-    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads)
+    out = config.output_dir
+    streams = Streams(config.seed)
+    train_x, _ = make_data(config.n_train, config, np.random.default_rng(streams("data")))
+    test_x, test_f = make_data(config.n_test, config, np.random.default_rng(streams("test")))
+    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.torch_threads,
+                     device=config.device)
+    dci_seed = streams("metrics/dci")
     metrics, grids, codes, models, hists = {}, {}, {}, {}, {}
-    for name, model, hist, secs in fit_variants(variant_map, train_x, spec, config.seed):
+    for name, model, hist, secs in fit_variants(variant_map, train_x, spec, lambda v: streams(f"train/{v}")):
         models[name], hists[name] = model, hist
-        m, codes[name], _ = evaluate(model, test_x, test_f, factors, name, config.seed)
+        m, codes[name], _ = evaluate(model, test_x, test_f, factors, name, dci_seed)
         metrics.update(m)
         metrics[f"seconds.train.{name}"] = secs
         grids[name] = navigation_grid(model, codes[name])
     metrics["seconds.total"] = time.perf_counter() - t0
     plot_navigation(grids, out / "navigation.png", f"Latent navigation, {title}")
     plot_scatter(codes, test_f, factors, out / "latent_scatter.png", "Test codes coloured by the true factors")
-    write_outputs(out, config, metrics, models)
+    write_outputs(out, config, metrics, models, histories=hists, streams=streams.used)
     return Result(config, metrics, table(metrics, list(variant_map)), out, hists)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from geoshape import checks
 from validation import sweep, sweep_summary
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import Result, format_table, run_cli, write_outputs
 
 NAME = "bench_sweep"
 

@@ -31,11 +31,16 @@ import numpy as np
 import geoshape
 import theory
 from validation._disk_runs import codes_and_outputs, cpu_seconds, disk_spec, train_models
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
+                             reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
 
 __all__ = ["Config", "main", "cli", "parse_run", "floor_given_signs"]
+
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(headlines=("mse_bias_free_median", "best_over_rank1", "min_over_floor_given_signs", "n_two_signed",
+                             "mse_with_bias", "mse_rank1_floor"))
 
 _INITS = ("default", "kaiming")
 _SCHEDULES = ("constant", "cosine", "linear")
@@ -45,69 +50,58 @@ FLOOR_RTOL = 1e-3
 
 
 def parse_run(text: str) -> dict:
-    """``"init:seed:lr:steps[:schedule]"`` -> dict; ValueError naming the bad field."""
+    """``"init:replicate:lr:steps[:schedule]"`` -> dict; ValueError naming the bad field.
+    ``replicate`` k trains from the named stream ``bias_free/<init>/k`` of the run's seed."""
     parts = str(text).split(":")
     if len(parts) not in (4, 5):
-        raise ValueError(f"bias_free_runs entries must be 'init:seed:lr:steps[:schedule]', got {text!r}")
+        raise ValueError(f"bias_free_runs entries must be 'init:replicate:lr:steps[:schedule]', got {text!r}")
     init, seed, lr, steps = parts[:4]
     if init not in _INITS:
         raise ValueError(f"bias_free_runs init must be one of {_INITS}, got {init!r} in {text!r}")
     try:
         seed_i, lr_f, steps_i = int(seed), float(lr), int(steps)
     except ValueError:
-        raise ValueError(f"bias_free_runs entry {text!r}: seed and steps must be ints, lr a float") from None
+        raise ValueError(f"bias_free_runs entry {text!r}: replicate and steps must be ints, lr a float") from None
     if seed_i < 0 or steps_i < 0 or not np.isfinite(lr_f) or lr_f < 0:
-        raise ValueError(f"bias_free_runs entry {text!r}: seed, steps and lr must be >= 0 (0 = preset)")
+        raise ValueError(f"bias_free_runs entry {text!r}: replicate, steps and lr must be >= 0 (0 = preset)")
     sched = parts[4] if len(parts) == 5 else ""
     if sched and sched not in _SCHEDULES:
         raise ValueError(f"bias_free_runs schedule must be one of {_SCHEDULES}, got {sched!r}")
-    return {"init": init, "seed": seed_i, "lr": lr_f, "steps": steps_i, "schedule": sched}
+    return {"init": init, "replicate": seed_i, "lr": lr_f, "steps": steps_i, "schedule": sched}
 
 
 def _tag(run: dict) -> str:
-    t = f"{run['init']}_s{run['seed']}_lr{run['lr']:g}_n{run['steps']}"
+    t = f"{run['init']}_rep{run['replicate']}_lr{run['lr']:g}_n{run['steps']}"
     return t + (f"_{run['schedule']}" if run["schedule"] else "")
 
 
+def _runs(v, name: str) -> tuple[str, ...]:
+    if isinstance(v, str) or not isinstance(v, (tuple, list)) or not v:
+        raise ValueError(f"{name} must be a non-empty tuple of 'init:replicate:lr:steps' strings, got {v!r}")
+    tags = [_tag(parse_run(r)) for r in v]
+    if len(set(tags)) != len(tags):
+        raise ValueError(f"{name} must be distinct, got {v!r}")
+    return tuple(v)
+
+
 @dataclass(frozen=True)
-class Config:
-    size: int = 64
-    sigma: float = 1.0
-    bias_steps: int = 2000      # 0 = nets.PRESETS["bias"] (4000)
-    bias_lr: float = 0.0
-    bias_free_runs: tuple[str, ...] = (
-        "default:0:0:0", "kaiming:0:0:0", "default:1:0:0", "kaiming:1:0:0", "kaiming:2:0:0",
-        "default:0:0.01:0", "default:0:0.0005:1500:constant",
-    )
-    n_test: int = 1024          # held-out disks for every MSE and floor
-    parallel: bool = True
-    progress: bool = False
-    seed: int = 0               # seed of the with-bias net and of the test disks
-    out: str = "results/bias_ablation"
+class Config(ExperimentConfig):
+    NAME = "bias_ablation"
+    # two workers: with biases (300 steps) | both bias-free runs (150 + 150)
+    QUICK = {"bias_steps": 300, "bias_free_runs": ("default:0:0:150", "kaiming:0:0:150"), "n_test": 256}
 
-    def __post_init__(self):
-        geoshape.checks.size_pow2(self.size)
-        if not (0.0 < self.sigma <= 8.0):
-            raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
-        if self.bias_steps < 0:
-            raise ValueError(f"bias_steps must be >= 0 (0 = preset), got {self.bias_steps}")
-        if not np.isfinite(self.bias_lr) or self.bias_lr < 0:
-            raise ValueError(f"bias_lr must be a finite number >= 0 (0 = preset), got {self.bias_lr}")
-        if not isinstance(self.bias_free_runs, tuple) or not self.bias_free_runs:
-            raise ValueError("bias_free_runs must be a non-empty tuple of 'init:seed:lr:steps' strings")
-        tags = [_tag(parse_run(r)) for r in self.bias_free_runs]
-        if len(set(tags)) != len(tags):
-            raise ValueError(f"bias_free_runs must be distinct, got {self.bias_free_runs}")
-        if self.n_test < 16:
-            raise ValueError(f"n_test must be >= 16, got {self.n_test}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
-
-    @classmethod
-    def quick(cls) -> "Config":
-        # two workers: with biases (300 steps) | both bias-free runs (150 + 150)
-        return cls(bias_steps=300, bias_free_runs=("default:0:0:150", "kaiming:0:0:150"), n_test=256,
-                   out="results/bias_ablation_quick")
+    size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
+    sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in (0, 8]", reals(0.0, 8.0, lo_open=True))
+    bias_steps: int = param(2000, "optimiser steps of the net with biases; 0 = the preset's (4000)", ints(0))
+    bias_lr: float = param(0.0, "peak learning rate of the net with biases; 0 = the preset's (4e-3)", reals(0.0))
+    bias_free_runs: tuple[str, ...] = param(
+        ("default:0:0:0", "kaiming:0:0:0", "default:1:0:0", "kaiming:1:0:0", "kaiming:2:0:0",
+         "default:0:0.01:0", "default:0:0.0005:1500:constant"),
+        "bias-free nets 'init:replicate:lr:steps[:schedule]' (init default|kaiming; lr, steps 0 = the preset's)",
+        _runs)
+    n_test: int = param(1024, "held-out disks for every MSE and floor, >= 16", ints(16))
+    parallel: bool = param(True, "train on two processes, one core each", flag)
+    progress: bool = param(False, "show a progress bar over the trainings", flag)
 
     @property
     def runs(self) -> list[dict]:
@@ -146,25 +140,26 @@ def floor_given_signs(images: np.ndarray, z: np.ndarray, *, gram: np.ndarray | N
 def main(config: Config) -> Result:
     cfg = config
     t_start = time.perf_counter()
-    out = Path(cfg.out)
+    out = cfg.output_dir
+    streams = Streams(cfg.seed)
     runs = cfg.runs
     tags = [_tag(r) for r in runs]
-    specs = [disk_spec("bias", "bias", size=cfg.size, sigma=cfg.sigma, seed=cfg.seed, steps=cfg.bias_steps,
-                       lr=cfg.bias_lr, progress=cfg.progress)]
+    common = dict(size=cfg.size, sigma=cfg.sigma, progress=cfg.progress, threads=cfg.torch_threads, device=cfg.device)
+    specs = [disk_spec("bias", "bias", seed=streams("train/bias"), steps=cfg.bias_steps, lr=cfg.bias_lr, **common)]
     for r, tag in zip(runs, tags):
         changes = {"lr_schedule": r["schedule"]} if r["schedule"] else {}
-        specs.append(disk_spec(tag, "bias_free", size=cfg.size, sigma=cfg.sigma, seed=r["seed"],
+        specs.append(disk_spec(tag, "bias_free", seed=streams(f"bias_free/{r['init']}/{r['replicate']}"),
                                steps=r["steps"], lr=r["lr"], model_changes={"init": r["init"]},
-                               train_changes=changes, progress=cfg.progress))
+                               train_changes=changes, **common))
     trained, models = train_models(specs, cfg.parallel)    # the long with-bias run first: one worker
 
-    test = geoshape.centred_disks(cfg.n_test, size=cfg.size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
+    test = geoshape.centred_disks(cfg.n_test, size=cfg.size, sigma=cfg.sigma, rng=streams("test"))
     imgs = test.images
     outputs, codes = {}, {}
     for name, mod in models.items():
         codes[name], outputs[name] = codes_and_outputs(mod, imgs)
     rank1 = theory.rank1_floor(imgs)
-    two = theory.two_ray_fit(imgs, rng=cfg.seed)
+    two = theory.two_ray_fit(imgs, rng=streams("two_ray_fit"))
     per_img = {name: np.mean((y - imgs) ** 2, axis=(1, 2)) for name, y in outputs.items()}
     X = imgs.reshape(len(imgs), -1).astype(np.float64)
     gram = X @ X.T
@@ -220,7 +215,8 @@ def main(config: Config) -> Result:
     _plot_grid(data, out / "grid.png", best)
     _plot_by_radius(data, out / "mse_by_radius.png", best)
     m["total_seconds"] = time.perf_counter() - t_start
-    write_outputs(out, cfg, m, models)
+    write_outputs(out, cfg, m, models, histories={name: t["history"] for name, t in trained.items()},
+                  streams=streams.used)
     return Result(cfg, m, _table(m, tags, best), out, {name: t["history"] for name, t in trained.items()})
 
 

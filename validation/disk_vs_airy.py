@@ -32,78 +32,61 @@ import geoshape
 import theory
 from geoshape.io import atomic_write_json
 from validation._disk_runs import codes_and_outputs, disk_spec, train_models
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, one_of, param,
+                             pow2, reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
 
 __all__ = ["Config", "main", "cli"]
 
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(headlines=("l2_ae_vs_discrete", "l2_ae_vs_airy", "mse_bias_free_over_floor", "mse_with_bias",
+                             "l2_discrete_vs_airy", "z_positive_fraction"))
+
 
 @dataclass(frozen=True)
-class Config:
-    """Experiment settings. The two nets are ``nets.PRESETS["bias_free"]`` and
-    ``nets.PRESETS["bias"]`` (Adam, cosine schedule, batch 64, one thread) with the steps,
-    learning rates and upsampling below; 0 steps or lr means "the preset's value".
+class Config(ExperimentConfig):
+    """The two nets are ``nets.PRESETS["bias_free"]`` and ``nets.PRESETS["bias"]`` (Adam,
+    cosine schedule, batch 64) with the steps, learning rates and upsampling below.
 
     The bias-free schedule was sized on the 2-core machine: with nearest upsampling its
     profile stalls 0.03 from the discrete optimum (the nearest-neighbour blocks leave stripes
     in D(1)); bilinear upsampling and 1600 steps at lr 2e-3 reached 0.009 (MSE 1.0017x the
     rank-1 floor); 2000 steps leave a margin. The net with biases keeps the preset's recipe
-    (lr 4e-3, cosine) on 4000 steps: MSE 9.3e-5 in 149 s (5000 steps: 7.3e-5 in 181 s).
+    (lr 4e-3, cosine) on 4000 steps.
     """
 
-    size: int = 64
-    sigma: float = 1.0
-    bias_free_steps: int = 2000
-    bias_steps: int = 4000
-    bias_free_lr: float = 2e-3
-    bias_lr: float = 0.0
-    bias_free_upsampling: str = "bilinear"
-    stratified: bool = True     # one radius per cell of [0, R) in every batch
-    n_test: int = 2048          # held-out random disks for the MSEs and codes
-    n_radii: int = 1024         # midpoint radii of the discrete optimum (quadrature of U[0, R))
-    energy_points: int = 2000   # grid of the energy minimisation
-    parallel: bool = True       # train the two nets at once, one process and one core each
-    progress: bool = True
-    seed: int = 0
-    out: str = "results/disk_vs_airy"
+    NAME = "disk_vs_airy"
+    QUICK = {"bias_free_steps": 300, "bias_steps": 300, "n_test": 512, "n_radii": 256, "energy_points": 400}
 
-    def __post_init__(self):
-        geoshape.checks.size_pow2(self.size)
-        for name in ("bias_free_steps", "bias_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (0 = preset), got {getattr(self, name)}")
-        for name in ("bias_free_lr", "bias_lr"):
-            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a finite number >= 0 (0 = preset)")
-        if not (0.0 < self.sigma <= 8.0):
-            raise ValueError(f"sigma must be in (0, 8], got {self.sigma}")
-        if self.n_test < 16 or self.n_radii < 16:
-            raise ValueError("n_test and n_radii must be >= 16")
-        if self.bias_free_upsampling not in ("nearest", "bilinear", "transpose"):
-            raise ValueError("bias_free_upsampling must be 'nearest', 'bilinear' or 'transpose', "
-                             f"got {self.bias_free_upsampling!r}")
-        if self.energy_points < 3:
-            raise ValueError(f"energy_points must be >= 3, got {self.energy_points}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
-
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(bias_free_steps=300, bias_steps=300, n_test=512, n_radii=256,
-                   energy_points=400, out="results/disk_vs_airy_quick")
+    size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
+    sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in (0, 8]", reals(0.0, 8.0, lo_open=True))
+    bias_free_steps: int = param(2000, "optimiser steps of the bias-free net; 0 = the preset's (4000)", ints(0))
+    bias_steps: int = param(4000, "optimiser steps of the net with biases; 0 = the preset's (4000)", ints(0))
+    bias_free_lr: float = param(2e-3, "peak learning rate of the bias-free net; 0 = the preset's", reals(0.0))
+    bias_lr: float = param(0.0, "peak learning rate of the net with biases; 0 = the preset's (4e-3)", reals(0.0))
+    bias_free_upsampling: str = param("bilinear", "decoder upsampling of the bias-free net: nearest, bilinear or "
+                                      "transpose", one_of("nearest", "bilinear", "transpose"))
+    stratified: bool = param(True, "one training radius per cell of [0, R) in every batch (same law, less noise)",
+                             flag)
+    n_test: int = param(2048, "held-out random disks for the MSEs and codes, >= 16", ints(16))
+    n_radii: int = param(1024, "midpoint radii of the discrete optimum (quadrature of U[0, R)), >= 16", ints(16))
+    energy_points: int = param(2000, "grid points of the energy minimisation, >= 3", ints(3))
+    parallel: bool = param(True, "train the two nets at once, one process (one core) each", flag)
+    progress: bool = param(True, "show a progress bar over the trainings", flag)
 
     @property
     def r_max(self) -> float:
         return self.size / 2.0
 
 
-def _specs(cfg: Config) -> list[dict]:
+def _specs(cfg: Config, streams: Streams) -> list[dict]:
     """The two trainings, named by preset: bias-free (with its own upsampling) and with biases."""
-    common = dict(size=cfg.size, sigma=cfg.sigma, seed=cfg.seed, stratified=cfg.stratified, progress=cfg.progress)
-    return [disk_spec("bias_free", "bias_free", steps=cfg.bias_free_steps, lr=cfg.bias_free_lr,
-                      model_changes={"upsampling": cfg.bias_free_upsampling}, **common),
-            disk_spec("bias", "bias", steps=cfg.bias_steps, lr=cfg.bias_lr, **common)]
+    common = dict(size=cfg.size, sigma=cfg.sigma, stratified=cfg.stratified, progress=cfg.progress,
+                  threads=cfg.torch_threads, device=cfg.device)
+    return [disk_spec("bias_free", "bias_free", seed=streams("train/bias_free"), steps=cfg.bias_free_steps,
+                      lr=cfg.bias_free_lr, model_changes={"upsampling": cfg.bias_free_upsampling}, **common),
+            disk_spec("bias", "bias", seed=streams("train/bias"), steps=cfg.bias_steps, lr=cfg.bias_lr, **common)]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -126,7 +109,8 @@ def main(config: Config) -> Result:
     """Run the experiment; see the module docstring. Returns the metrics and the table."""
     cfg = config
     t_start = time.perf_counter()
-    out = Path(cfg.out)
+    out = cfg.output_dir
+    streams = Streams(cfg.seed)
     size, R = cfg.size, cfg.r_max
 
     # ---- theory: the three solutions of the variational problem
@@ -138,10 +122,10 @@ def main(config: Config) -> Result:
     f_airy_e = theory.airy_profile(rho_e, R)
 
     # ---- the two trainings
-    trained, models = train_models(_specs(cfg), cfg.parallel)
+    trained, models = train_models(_specs(cfg, streams), cfg.parallel)
 
     # ---- held-out disks
-    test = geoshape.centred_disks(cfg.n_test, size=size, sigma=cfg.sigma, rng=cfg.seed + 10_000)
+    test = geoshape.centred_disks(cfg.n_test, size=size, sigma=cfg.sigma, rng=streams("test"))
     z_free, y_free = codes_and_outputs(models["bias_free"], test.images)
     z_bias, y_bias = codes_and_outputs(models["bias"], test.images)
     mse_free = float(np.mean((y_free - test.images) ** 2))
@@ -211,7 +195,8 @@ def main(config: Config) -> Result:
     _plot_reconstructions(test, y_free, y_bias, out / "reconstructions.png")
     m["total_seconds"] = time.perf_counter() - t_start
 
-    write_outputs(out, cfg, m, {k: v for k, v in models.items()})
+    write_outputs(out, cfg, m, dict(models), histories={k: r["history"] for k, r in trained.items()},
+                  streams=streams.used)
     atomic_write_json({k: r["history"] for k, r in trained.items()}, out / "histories.json")
     table = _table(m, report)
     return Result(cfg, m, table, out, {k: r["history"] for k, r in trained.items()})

@@ -33,11 +33,13 @@ import numpy as np
 from geoshape import checks
 from validation import _official_runs as R
 from validation._disk_runs import pool_map
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, flag, format_table, ints, param, reals, run_cli,
+                             stream_seed, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
 
 __all__ = ["Config", "main", "cli", "run_metrics", "verdict", "FAMILIES", "FAIL_OFF_SHARE"]
+
 
 #: Penalty families in the table's order; "extrapolate" is the no-penalty net trained on small radii.
 FAMILIES = ("none", "latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
@@ -45,66 +47,60 @@ FAMILIES = ("none", "latent_l2", "denoise", "encoder_l2", "all_l2", "contractive
 FAIL_OFF_SHARE = 0.5
 
 
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(variants=FAMILIES + ("extrapolate",),
+                  headlines=("best.{v}.fails", "best.{v}.gap_radius_err_mean", "best.{v}.seen_radius_err_mean"),
+                  pairs=tuple((f, "none") for f in FAMILIES[1:]))
+
+
+def _families(v, name: str) -> tuple[str, ...]:
+    if isinstance(v, str) or not isinstance(v, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of names from {FAMILIES[1:]}, got {v!r}")
+    return tuple(checks.choice(p, name, FAMILIES[1:]) for p in v)
+
+
+def _weights(v, name: str) -> tuple[float, ...]:
+    if isinstance(v, str) or not isinstance(v, (tuple, list)) or not v:
+        raise ValueError(f"{name} must list at least one value > 0, got {v!r}")
+    return tuple(checks.positive(x, name) for x in v)
+
+
 @dataclass(frozen=True)
-class Config:
-    """Experiment settings (see the module docstring).
+class Config(ExperimentConfig):
+    """Replicate k of a run (of the sweep or of the best settings) draws its training set and
+    its net from the named streams ``replicate/k/data`` and ``replicate/k/train`` of the seed:
+    every penalty is trained on the same sets and initial weights, replicate for replicate."""
 
-    penalties: the families swept over ``lambdas`` (``denoise`` is swept over ``noise_stds``
-    when listed). sweep_seeds / best_seeds: seeds ``seed, seed + 1, ...`` of the sweep and of
-    the best settings. parallel: two worker processes. resume: keep each trained net in
-    ``out/runs`` and reuse those already there (same settings), so a stopped sweep resumes.
-    """
+    NAME = "interpolation_official"
+    QUICK = {"steps": 200, "n_train": 256, "penalties": ("denoise", "encoder_l2", "contractive"), "lambdas": (1e-2,),
+             "noise_stds": (0.1,), "best_seeds": 2, "keep_best_every": 50, "n_test": 60, "progress": False}
 
-    steps: int = 10_000
-    n_train: int = 1000
-    max_radius: float = 31.5
-    sigma: float = 0.5
-    quantize: bool = True
-    gap_lo: float = 11.0
-    gap_hi: float = 18.0
-    extrapolate_max: float = 16.0
-    penalties: tuple = ("latent_l2", "denoise", "encoder_l2", "all_l2", "contractive")
-    lambdas: tuple = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-    noise_stds: tuple = (0.05, 0.1, 0.2, 0.5)
-    sweep_seeds: int = 1
-    best_seeds: int = 5
-    keep_best_every: int = 500
-    bias: bool = True
-    n_test: int = 300
-    parallel: bool = True
-    progress: bool = True
-    resume: bool = True
-    seed: int = 0
-    out: str = "results/interpolation_official"
+    steps: int = param(10_000, "Adam steps of each net, >= 1", ints(1))
+    n_train: int = param(1000, "disks drawn once for each net's training set, >= 1", ints(1))
+    max_radius: float = param(31.5, "radii are max_radius * U[0, 1) (pixels), in [1, 64]", reals(1.0, 64.0))
+    sigma: float = param(0.5, "blur (pixels), in [0, 8]", reals(0.0, 8.0))
+    quantize: bool = param(True, "8-bit rounding of the training images", flag)
+    gap_lo: float = param(11.0, "lowest missing radius (pixels), in [0, max_radius]", reals(0.0))
+    gap_hi: float = param(18.0, "highest missing radius (pixels), in (gap_lo, max_radius]", reals(0.0))
+    extrapolate_max: float = param(16.0, "largest radius the extrapolation nets see (pixels), in (0, max_radius]",
+                                   reals(0.0, lo_open=True))
+    penalties: tuple[str, ...] = param(("latent_l2", "denoise", "encoder_l2", "all_l2", "contractive"),
+                                       f"penalty families swept, names from {FAMILIES[1:]}", _families)
+    lambdas: tuple[float, ...] = param((1e-4, 1e-3, 1e-2, 1e-1, 1.0), "penalty weights swept, each > 0", _weights)
+    noise_stds: tuple[float, ...] = param((0.05, 0.1, 0.2, 0.5), "denoising noise stds swept, each > 0", _weights)
+    sweep_seeds: int = param(1, "replicates of every setting in the sweep, >= 1", ints(1))
+    best_seeds: int = param(5, "replicates of each family's best setting, >= 1", ints(1))
+    keep_best_every: int = param(500, "steps between keep-best checks (0 = keep the last weights)", ints(0))
+    bias: bool = param(True, "nets with biases (the authors' Keras default)", flag)
+    n_test: int = param(300, "exact test radii, >= 10", ints(10))
+    parallel: bool = param(True, "train on two processes, one core each", flag)
+    progress: bool = param(True, "show a progress bar over the trainings", flag)
+    resume: bool = param(True, "keep each trained net in OUT/runs and reuse those there (same settings)", flag)
 
-    def __post_init__(self):
-        for name in ("steps", "n_train", "sweep_seeds", "best_seeds", "n_test"):
-            checks.integer(getattr(self, name), name, lo=1 if name != "n_test" else 10)
-        checks.integer(self.keep_best_every, "keep_best_every", lo=0)
-        checks.real(self.max_radius, "max_radius", lo=1.0, hi=64.0)
-        checks.real(self.sigma, "sigma", lo=0.0, hi=8.0)
+    def validate(self) -> None:
         checks.real(self.gap_lo, "gap_lo", lo=0.0, hi=self.max_radius)
         checks.real(self.gap_hi, "gap_hi", lo=self.gap_lo, lo_open=True, hi=self.max_radius)
         checks.real(self.extrapolate_max, "extrapolate_max", lo=0.0, lo_open=True, hi=self.max_radius)
-        for name in ("quantize", "bias", "parallel", "progress", "resume"):
-            checks.boolean(getattr(self, name), name)
-        object.__setattr__(self, "penalties", tuple(self.penalties))
-        for p in self.penalties:
-            checks.choice(p, "penalties", FAMILIES[1:])
-        for name in ("lambdas", "noise_stds"):
-            object.__setattr__(self, name, tuple(float(checks.positive(v, name)) for v in getattr(self, name)))
-            if not getattr(self, name):
-                raise ValueError(f"{name} must list at least one value")
-        checks.seed(self.seed)
-
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(steps=200, n_train=256, penalties=("denoise", "encoder_l2", "contractive"), lambdas=(1e-2,),
-                   noise_stds=(0.1,), best_seeds=2, keep_best_every=50, n_test=60, progress=False,
-                   out="results/interpolation_official_quick")
-
-    def seeds(self, k: int) -> list[int]:
-        return [self.seed + i for i in range(k)]
 
 
 # ----------------------------------------------------------------------------- measures
@@ -138,11 +134,14 @@ def run_metrics(model, radii: np.ndarray, gap: tuple[float, float], *, sigma: fl
 
 # ----------------------------------------------------------------------------- runs
 def _spec(cfg: Config, name: str, penalty: str, lam: float, seed: int, *, extrapolate: bool = False) -> dict:
-    return {"name": name, "seed": seed, "steps": cfg.steps, "n_train": cfg.n_train, "penalty": penalty,
+    """The training of replicate ``seed`` (0, 1, ...) of a setting, with its named streams."""
+    return {"name": name, "seed": seed, "data_seed": stream_seed(cfg.seed, f"replicate/{seed}/data"),
+            "train_seed": stream_seed(cfg.seed, f"replicate/{seed}/train"), "steps": cfg.steps, "n_train": cfg.n_train, "penalty": penalty,
             "lam": lam, "bias": cfg.bias, "max_radius": cfg.max_radius, "sigma": cfg.sigma,
             "quantize": cfg.quantize, "keep_best_every": cfg.keep_best_every,
             "gap": None if extrapolate else (cfg.gap_lo, cfg.gap_hi),
-            "r_keep_max": cfg.extrapolate_max if extrapolate else None}
+            "r_keep_max": cfg.extrapolate_max if extrapolate else None, "threads": cfg.torch_threads,
+            "device": cfg.device}
 
 
 def _settings(cfg: Config) -> dict[str, list[tuple[str, float]]]:
@@ -156,7 +155,7 @@ def _settings(cfg: Config) -> dict[str, list[tuple[str, float]]]:
 
 def _train(cfg: Config, specs: list[dict]) -> dict[tuple[str, int], dict]:
     if cfg.resume:
-        specs = [s | {"cache_dir": str(Path(cfg.out) / "runs")} for s in specs]
+        specs = [s | {"cache_dir": str(cfg.output_dir / "runs")} for s in specs]
     runs = pool_map(R.run_cached if cfg.resume else R.run_one, specs, steps=[s["steps"] for s in specs], parallel=cfg.parallel,
                     progress=cfg.progress, desc=f"{len(specs)} nets of the authors' layout")
     return {(r["name"], r["seed"]): r for r in runs}
@@ -170,9 +169,9 @@ def _summary(values: list[float]) -> str:
 def main(config: Config) -> Result:
     """Sweep, pick each family's best setting, rerun it over seeds, measure; write outputs."""
     t0 = time.perf_counter()
-    out = Path(config.out)
+    out = config.output_dir
     settings = _settings(config)
-    sweep_seeds, best_seeds = config.seeds(config.sweep_seeds), config.seeds(config.best_seeds)
+    sweep_seeds, best_seeds = list(range(config.sweep_seeds)), list(range(config.best_seeds))
     specs = [_spec(config, name, fam, lam, s) for fam, rows in settings.items() for name, lam in rows
              for s in sweep_seeds]
     runs = _train(config, specs)
@@ -230,7 +229,9 @@ def main(config: Config) -> Result:
              {f"{name}_s{s}_{k}": v for (name, s), (_, a) in measured.items() for k, v in a.items()
               if k in ("z", "radius_hat", "mse")} | {"radius": radii})
     flat = _flatten(metrics)
-    write_outputs(out, config, flat)
+    write_outputs(out, config, flat, histories={f"{n}_rep{s}": r["history"] for (n, s), r in runs.items()},
+                  streams={f"replicate/{s}/{k}": stream_seed(config.seed, f"replicate/{s}/{k}")
+                           for s in range(max(config.sweep_seeds, config.best_seeds)) for k in ("data", "train")})
     return Result(config=config, metrics=flat, table=table, out=out)
 
 

@@ -35,79 +35,68 @@ import nets
 from geoshape import checks
 from nets.official import OfficialAE, OfficialAEConfig, load_keras_weights
 from validation import _official_runs as R
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
+                             run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
 
 __all__ = ["Config", "main", "cli", "analyse", "train_official", "BANDS"]
 
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(headlines=("r2_z_area", "r2_z_radius", "mse", "radius_err_mean", "monotone_share"))
+
 #: Radius bands (pixels) of the per-band MSE; the last one is closed at ``max_radius``.
 BANDS = (0.0, 8.0, 16.0, 24.0, 31.5)
 
 
+def _weights_file(v, name: str) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"{name} must be a path (str), '' to train, got {type(v).__name__}")
+    if v and not Path(v).is_file():
+        raise ValueError(f"{name}: no such file {v}")
+    return v
+
+
 @dataclass(frozen=True)
-class Config:
-    """Experiment settings.
+class Config(ExperimentConfig):
+    NAME = "official_model"
+    QUICK = {"n_train": 256, "steps": 600, "keep_best_every": 100, "n_test": 60, "n_manifold": 61, "progress": False}
 
-    weights: path of a Keras HDF5 weights file of the authors' layout, or "" to train one
-        here. bias: train the net with biases (the authors' Keras default). n_train: images
-        drawn once. max_radius: radii are ``max_radius * U[0, 1)`` (pixels). sigma: blur
-        (pixels). quantize: 8-bit rounding of the training images. steps, lr, batch_size,
-        keep_best_every: the authors' training loop. n_test: test radii. n_manifold: points
-        of the code line of the manifold figure.
-    """
+    weights: str = param("", "a Keras HDF5 weights file of the authors' layout to analyse, or '' to train one here",
+                         _weights_file)
+    bias: bool = param(True, "train the net with biases (the authors' Keras default)", flag)
+    n_train: int = param(1000, "training disks drawn once, in [2, 100000]", ints(2, 100_000))
+    max_radius: float = param(31.5, "radii are max_radius * U[0, 1) (pixels), in (0, 64]",
+                              reals(0.0, 64.0, lo_open=True))
+    sigma: float = param(0.5, "blur (pixels), in [0, 8]", reals(0.0, 8.0))
+    quantize: bool = param(True, "8-bit rounding of the training images", flag)
+    steps: int = param(10_000, "Adam steps, >= 1", ints(1))
+    lr: float = param(0.01, "Adam learning rate (constant), > 0", reals(0.0, lo_open=True))
+    batch_size: int = param(64, "images a batch, in [1, n_train]", ints(1))
+    keep_best_every: int = param(500, "steps between keep-best checks (0 = keep the last weights)", ints(0))
+    n_test: int = param(300, "exact test radii, in [3, 100000]", ints(3, 100_000))
+    n_manifold: int = param(201, "points of the code line of the manifold figure, in [3, 100000]", ints(3, 100_000))
+    progress: bool = param(True, "show a progress bar", flag)
 
-    weights: str = ""
-    bias: bool = True
-    n_train: int = 1000
-    max_radius: float = 31.5
-    sigma: float = 0.5
-    quantize: bool = True
-    steps: int = 10_000
-    lr: float = 0.01
-    batch_size: int = 64
-    keep_best_every: int = 500
-    n_test: int = 300
-    n_manifold: int = 201
-    progress: bool = True
-    seed: int = 0
-    out: str = "results/official_model"
-
-    def __post_init__(self):
-        if not isinstance(self.weights, str):
-            raise TypeError(f"weights must be a path (str), '' to train, got {type(self.weights).__name__}")
-        if self.weights and not Path(self.weights).is_file():
-            raise ValueError(f"weights: no such file {self.weights}")
-        checks.boolean(self.bias, "bias")
-        checks.boolean(self.quantize, "quantize")
-        checks.boolean(self.progress, "progress")
-        checks.integer(self.n_train, "n_train", lo=2, hi=100_000)
-        checks.real(self.max_radius, "max_radius", lo=0.0, lo_open=True, hi=64.0)
-        checks.real(self.sigma, "sigma", lo=0.0, hi=8.0)
-        checks.integer(self.steps, "steps", lo=1)
-        checks.positive(self.lr, "lr")
+    def validate(self) -> None:
         checks.integer(self.batch_size, "batch_size", lo=1, hi=self.n_train)
-        checks.integer(self.keep_best_every, "keep_best_every (0 = keep the last weights)", lo=0)
-        checks.integer(self.n_test, "n_test", lo=3, hi=100_000)
-        checks.integer(self.n_manifold, "n_manifold", lo=3, hi=100_000)
-        checks.seed(self.seed)
-
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(n_train=256, steps=600, keep_best_every=100, n_test=60, n_manifold=61, progress=False,
-                   out="results/official_model_quick")
 
 
 # ----------------------------------------------------------------------------- training
-def train_official(config: Config) -> tuple[OfficialAE, nets.History]:
-    """A net of the authors' layout trained under their protocol (see the module docstring)."""
-    images, _ = R.authors_data(config.n_train, seed=config.seed, max_radius=config.max_radius,
+def train_official(config: Config, streams: Streams | None = None) -> tuple[OfficialAE, nets.History]:
+    """A net of the authors' layout trained under their protocol (see the module docstring);
+    its training set and its net come from the streams ``train/data`` and ``train/official_ae``
+    of ``config.seed`` (recorded in ``streams`` if given)."""
+    streams = streams if streams is not None else Streams(config.seed)
+    images, _ = R.authors_data(config.n_train, seed=streams("train/data"), max_radius=config.max_radius,
                                sigma=config.sigma, quantize=config.quantize)
-    model = OfficialAE(OfficialAEConfig(bias=config.bias), seed=config.seed)
-    tc = R.authors_train_config(steps=config.steps, seed=config.seed, lr=config.lr, batch_size=config.batch_size,
-                                keep_best_every=config.keep_best_every, progress=config.progress)
+    net_seed = streams("train/official_ae")
+    model = OfficialAE(OfficialAEConfig(bias=config.bias), seed=net_seed)
+    tc = R.authors_train_config(steps=config.steps, seed=net_seed, lr=config.lr, batch_size=config.batch_size,
+                                keep_best_every=config.keep_best_every, progress=config.progress,
+                                threads=config.torch_threads, device=config.device)
     history = nets.train(model, images, tc)
-    return model.eval(), history
+    return model.cpu().eval(), history
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -182,7 +171,8 @@ def _figures(arrays: dict, out: Path, title: str) -> None:
 # ----------------------------------------------------------------------------- main
 def main(config: Config) -> Result:
     """Load or train the net, analyse it, write the outputs; returns the :class:`Result`."""
-    out = Path(config.out)
+    out = config.output_dir
+    streams = Streams(config.seed)
     t0 = time.perf_counter()
     histories = {}
     if config.weights:
@@ -190,7 +180,7 @@ def main(config: Config) -> Result:
         source = f"Keras file {config.weights}"
         train_s = 0.0
     else:
-        model, hist = train_official(config)
+        model, hist = train_official(config, streams)
         histories["official_ae"] = hist
         source = f"trained here ({config.steps} steps, seed {config.seed})"
         train_s = hist.seconds
@@ -216,7 +206,8 @@ def main(config: Config) -> Result:
 
     save_npz(out / "official_model.npz", arrays)
     _figures(arrays, out, f"authors' disk AE ({source})")
-    write_outputs(out, config, m, weights={"official_ae": model} if not config.weights else None)
+    write_outputs(out, config, m, weights={"official_ae": model} if not config.weights else None,
+                  histories=histories, streams=streams.used)
     return Result(config=config, metrics=m, table=table, out=out, histories=histories)
 
 

@@ -7,7 +7,8 @@ The PCA-AE orders (area first) and decorrelates its latent. Centred ellipses (64
 seven models with a 3-D latent, same data, nets and budget: the PCA-AE one component a stage,
 its packet variant (1, 2), a standard AE, beta-VAEs (``betas``) and a beta-TCVAE.
 
-Outputs in ``--out`` (default ``results/pca_ae_ellipses``, ``--quick`` included): ``config.json``,
+Outputs in ``--out`` (default ``results/pca_ae_ellipses``; ``results/pca_ae_ellipses_quick`` with
+``--quick``): ``config.json``,
 ``metrics.json``, ``weights.pt``, figures (navigation grids, correlation tables, covariance
 matrices, ordering curve).
 
@@ -25,14 +26,14 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from nets import PCAAEConfig
+from nets.conv_ae import ARCHS, OUTPUTS, RECON_LOSSES
+from nets.train_config import LR_SCHEDULES
 from validation import metrics as M
-from validation._experiment import Result, format_table, run_cli, write_outputs
 from validation._pca_runs import (
     TrainSpec,
     correlation_metrics,
@@ -46,6 +47,8 @@ from validation._pca_runs import (
     recon_mse,
 )
 from validation._plots import plot_matrices, plot_navigation, plot_ordering
+from validation.core import (ExperimentConfig, Result, Streams, SweepSpec, flag, format_table, ints, one_of, param,
+                             pow2, reals, run_cli, write_outputs)
 
 NAME = "pca_ae_ellipses"
 MEASURES = ("area", "hv_ratio", "diag_ratio")
@@ -73,67 +76,58 @@ def kinds_of(config: "Config") -> list[str]:
     return ["pca_ae", "pca_ae_packet", "ae"] + [vae_name(b) for b in config.betas] + ["tcvae"]
 
 
+def _betas(value, name: str) -> tuple[float, ...]:
+    """A tuple of 1 to 6 distinct finite reals >= 0 (kept as floats)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not 1 <= len(value) <= 6:
+        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
+    out = tuple(reals(0.0)(b, name) for b in value)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
+    return out
+
+
 @dataclass(frozen=True)
-class Config:
+class Config(ExperimentConfig):
     """pca_ae_ellipses settings (``--key value`` on the command line)."""
 
-    seed: int = 0
-    out: str = f"results/{NAME}"
-    size: int = 64
-    sigma: float = 1.0
-    axis_min: float = 2.0
-    axis_max: float = 30.0
-    theta_max: float = math.pi / 2
-    n_train: int = 10000
-    n_test: int = 1000
-    n_components: int = 3
-    steps: int = 2000
-    batch_size: int = 64
-    lr: float = 1e-3
-    lam_cov: float = 1.0
-    betas: tuple = (1.0, 4.0, 8.0)
-    tc_beta: float = 6.0
-    output: str = "sigmoid"
-    recon_loss: str = "bce"
-    threads: int = 0
-    lr_schedule: str = "cosine"
-    arch: str = "subpixel"
-    integer_params: bool = False
-    device: str = "cpu"
+    NAME = NAME
+    QUICK = {"n_train": 2000, "n_test": 500, "steps": 60, "betas": (4.0,)}
 
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(n_train=2000, n_test=500, steps=60, betas=(4.0,))
+    size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
+    sigma: float = param(1.0, "blur of the ellipses: Gaussian std (pixels), in [0, 8]", reals(0.0, 8.0))
+    axis_min: float = param(2.0, "smallest semi-axis (pixels, uniform law for a and b), in (0, axis_max)",
+                            reals(0.0, lo_open=True))
+    axis_max: float = param(30.0, "largest semi-axis (pixels), in (axis_min, size / 2]", reals(0.0, lo_open=True))
+    theta_max: float = param(math.pi / 2, "rotations uniform in [0, theta_max) (radians), theta_max in (0, pi]",
+                             reals(0.0, math.pi, lo_open=True))
+    n_train: int = param(10000, "training images (one fixed set), int >= 2 * batch_size", ints(1))
+    n_test: int = param(1000, "test images, int >= 1", ints(1))
+    n_components: int = param(3, "latent size of every model: 3 (one component per protocol measure)", one_of(3))
+    steps: int = param(2000, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
+    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
+    lr: float = param(1e-3, "Adam's peak learning rate, > 0", reals(0.0, lo_open=True))
+    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs, >= 0", reals(0.0))
+    betas: tuple[float, ...] = param((1.0, 4.0, 8.0), "KL weights of the beta-VAEs, one model each: 1 to 6 "
+                                                      "distinct reals >= 0", _betas)
+    tc_beta: float = param(6.0, "total-correlation weight of the beta-TCVAE, >= 0", reals(0.0))
+    output: str = param("sigmoid", f"decoders' output layer, one of {OUTPUTS}", one_of(*OUTPUTS))
+    recon_loss: str = param("bce", f"reconstruction loss, one of {RECON_LOSSES} (bce needs output sigmoid)",
+                            one_of(*RECON_LOSSES))
+    lr_schedule: str = param("cosine", f"learning-rate schedule (cosine, linear: decay to 0.05 lr), one of "
+                                       f"{LR_SCHEDULES}", one_of(*LR_SCHEDULES))
+    arch: str = param("subpixel", f"encoder / decoder layout of every model, one of {ARCHS}", one_of(*ARCHS))
+    integer_params: bool = param(False, "the notebook's grid: integer semi-axes in [axis_min, axis_max], whole "
+                                        "degrees in [0, theta_max)", flag)
 
     def validate(self) -> None:
-        if not (0 < self.axis_min < self.axis_max <= self.size / 2):
+        if not self.axis_min < self.axis_max <= self.size / 2:
             raise ValueError(f"need 0 < axis_min < axis_max <= size/2, got {self.axis_min}, {self.axis_max}")
-        if not (0 < self.theta_max <= math.pi):
-            raise ValueError(f"theta_max must be in (0, pi], got {self.theta_max}")
-        for name in ("n_train", "n_test", "n_components", "steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (0 = torch's default), got {self.threads}")
-        if not (isinstance(self.betas, tuple) and 1 <= len(self.betas) <= 6
-                and all(isinstance(b, (int, float)) and math.isfinite(b) and b >= 0 for b in self.betas)
-                and len(set(self.betas)) == len(self.betas)):
-            raise ValueError(f"betas must be a tuple of 1 to 6 distinct finite values >= 0, got {self.betas!r}")
-        if not (isinstance(self.tc_beta, (int, float)) and math.isfinite(self.tc_beta) and self.tc_beta >= 0):
-            raise ValueError(f"tc_beta must be finite and >= 0, got {self.tc_beta!r}")
-        if self.n_components != 3:
-            raise ValueError(f"n_components must be 3 (one per protocol measure), got {self.n_components}")
         if self.n_train < self.batch_size * 2:
             raise ValueError(f"n_train must be >= 2 * batch_size, got {self.n_train}")
         if self.integer_params and math.floor(self.axis_max) < math.ceil(self.axis_min):
             raise ValueError(f"integer_params needs an integer in [axis_min, axis_max], got {self.axis_min}, {self.axis_max}")
-        # the remaining fields are checked where they are used, before any work:
-        # PCAAEConfig (arch), TrainConfig (lr_schedule, device)
-        PCAAEConfig(arch=self.arch)
-        TrainSpec(lr_schedule=self.lr_schedule, device=self.device).config(0)
-
-    def __post_init__(self) -> None:
-        self.validate()
+        if self.recon_loss == "bce" and self.output != "sigmoid":
+            raise ValueError(f"recon_loss='bce' needs output='sigmoid', got output={self.output!r}")
 
 
 def make_ellipses(n: int, config: Config, rng: np.random.Generator):
@@ -196,11 +190,15 @@ def protocol(codes: np.ndarray, measures: dict, measure_corr: np.ndarray, prefix
 
 
 def main(config: Config) -> Result:
+    """Train the seven models, measure them, write the outputs; see the module docstring.
+    Random streams of ``config.seed``: ``data``, ``test`` (the images), ``train/<model>`` (each
+    model's weights and batches; ``train/pca_ae_first_stage`` for the PCA-AEs' shared first
+    stage), ``metrics/dci`` and ``metrics/dci_gbt`` (the estimators' splits, one for all models)."""
     t_start = time.perf_counter()
-    out = Path(config.out)
-    rng = np.random.default_rng(config.seed)
-    train_x, _ = make_ellipses(config.n_train, config, rng)
-    test_x, test_f = make_ellipses(config.n_test, config, rng)
+    out = config.output_dir
+    streams = Streams(config.seed)
+    train_x, _ = make_ellipses(config.n_train, config, np.random.default_rng(streams("data")))
+    test_x, test_f = make_ellipses(config.n_test, config, np.random.default_rng(streams("test")))
     measures = M.ellipse_measures(test_x)
     measure_mat = np.column_stack([measures[k] for k in MEASURES])
     # The measures correlate with each other in the data itself: a component that followed one
@@ -213,19 +211,23 @@ def main(config: Config) -> Result:
     metrics["data.off_target_floor"] = float(mcorr[~np.eye(len(MEASURES), dtype=bool)].max())
     arch = PCAAEConfig(size=config.size, n_stages=config.n_components, packet=1, lam_cov=config.lam_cov,
                        output=config.output, recon_loss=config.recon_loss, arch=config.arch)
-    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.threads,
+    spec = TrainSpec(steps=config.steps, batch_size=config.batch_size, lr=config.lr, threads=config.torch_threads,
                      lr_schedule=config.lr_schedule, device=config.device)
 
+    def seed_of(name: str) -> int:
+        return streams(f"train/{name}")
+
     # the talk's PCA-AE (one component a stage) and its packet variant (area, then the two
-    # ratios' pair as one packet of 2) branch from one shared first stage
+    # ratios' pair as one packet of 2) branch from one shared first stage (train/pca_ae_first_stage)
     variants = {"pca_ae": ("pca_ae", arch), "pca_ae_packet": ("pca_ae", arch.replace(n_stages=2, packet=(1, 2)))}
     trained = {name: (model, hist, secs) for name, model, hist, secs in
-               fit_variants(variants, train_x, spec, config.seed)}
-    trained["ae"] = fit("ae", arch, train_x, spec, config.seed)
+               fit_variants(variants, train_x, spec, seed_of)}
+    trained["ae"] = fit("ae", arch, train_x, spec, seed_of("ae"))
     for b in config.betas:
-        trained[vae_name(b)] = fit("vae", arch, train_x, spec, config.seed, beta=b)
-    trained["tcvae"] = fit("tcvae", arch, train_x, spec, config.seed, beta=config.tc_beta)
+        trained[vae_name(b)] = fit("vae", arch, train_x, spec, seed_of(vae_name(b)), beta=b)
+    trained["tcvae"] = fit("tcvae", arch, train_x, spec, seed_of("tcvae"), beta=config.tc_beta)
     kinds = kinds_of(config)
+    dci_seed, gbt_seed = streams("metrics/dci"), streams("metrics/dci_gbt")
 
     grids, tables, covs, models, hists = {}, {}, {}, {}, {}
     measure_corr = M.latent_correlation(measure_mat)
@@ -239,12 +241,12 @@ def main(config: Config) -> Result:
         metrics.update(m)
         m, covs[kind], _ = covariance_metrics(codes, kind)
         metrics.update(m)
-        metrics.update(disentanglement(codes, test_f, f"{kind}.factors", config.seed))
-        gbt = M.dci_gbt(codes, test_f, rng=config.seed)
+        metrics.update(disentanglement(codes, test_f, f"{kind}.factors", dci_seed))
+        gbt = M.dci_gbt(codes, test_f, rng=gbt_seed, factor_bins=M.N_BINS)
         metrics[f"{kind}.factors.dci_gbt_disentanglement"] = gbt.disentanglement
         metrics[f"{kind}.factors.dci_gbt_completeness"] = gbt.completeness
         metrics[f"{kind}.factors.dci_gbt_informativeness"] = gbt.informativeness
-        metrics.update(disentanglement(codes, measure_mat, f"{kind}.measures", config.seed))
+        metrics.update(disentanglement(codes, measure_mat, f"{kind}.measures", dci_seed))
         grids[kind] = navigation_grid(model, codes)
         metrics.update(protocol(codes, measures, measure_corr, kind, ordered=kind.startswith("pca_ae"))[0])
     m, errs, pca = ordering_metrics(models["pca_ae"], test_x, "pca_ae")
@@ -269,7 +271,7 @@ def main(config: Config) -> Result:
                   vmin=None, vmax=None, cmap="RdBu_r")
     plot_ordering({"PCA-AE (stage k)": (np.arange(1, len(errs) + 1), errs), "linear PCA": (np.arange(len(pca)), pca)},
                   out / "ordering.png", "Reconstruction error by latent size")
-    write_outputs(out, config, metrics, models)
+    write_outputs(out, config, metrics, models, histories=hists, streams=streams.used)
 
     table = _table(metrics, kinds)
     return Result(config, metrics, table, out, hists)
@@ -315,14 +317,17 @@ def _table(metrics: dict, kinds: Sequence[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- over seeds
-#: The models of a default run, and the metrics a sweep reports for each (validation.sweep).
-SWEEP_VARIANTS = ("pca_ae", "pca_ae_packet", "ae", "vae_b1", "vae_b4", "vae_b8", "tcvae")
-SWEEP_HEADLINES = ("{v}.pair.on_target.area", "{v}.pair.on_target.hv_ratio", "{v}.pair.on_target.diag_ratio",
-                   "{v}.pair.multiple_r.hv_ratio", "{v}.pair.multiple_r.diag_ratio",
-                   "{v}.pair.off_target_excess_max", "{v}.factors.mig", "{v}.factors.dci_disentanglement",
-                   "{v}.factors.dci_gbt_disentanglement", "{v}.recon_mse")
-SWEEP_PAIRS = tuple((base, pca) for pca in ("pca_ae", "pca_ae_packet")
-                    for base in ("ae", "vae_b1", "vae_b4", "vae_b8", "tcvae"))
+#: The models of a default run, the metrics a sweep reports for each, and the paired
+#: comparisons of each PCA-AE with each baseline (validation.sweep).
+SWEEP = SweepSpec(
+    variants=("pca_ae", "pca_ae_packet", "ae", "vae_b1", "vae_b4", "vae_b8", "tcvae"),
+    headlines=("{v}.pair.on_target.area", "{v}.pair.on_target.hv_ratio", "{v}.pair.on_target.diag_ratio",
+               "{v}.pair.multiple_r.hv_ratio", "{v}.pair.multiple_r.diag_ratio",
+               "{v}.pair.off_target_excess_max", "{v}.factors.mig", "{v}.factors.dci_disentanglement",
+               "{v}.factors.dci_gbt_disentanglement", "{v}.recon_mse"),
+    pairs=tuple((base, pca) for pca in ("pca_ae", "pca_ae_packet")
+                for base in ("ae", "vae_b1", "vae_b4", "vae_b8", "tcvae")),
+)
 #: The goals over seeds for the best PCA-AE variant (the notebook's printed figures as medians).
 SEED_GOALS = {"area_mean": 0.98, "area_min": 0.97, "hv_ratio_median": 0.788, "diag_ratio_median": 0.745,
               "ratio_mean": 0.76, "ratio_min": 0.68, "multiple_r_min": 0.85, "excess_median": 0.05,
@@ -334,7 +339,7 @@ def sweep_summary(per_seed: dict[int, dict]) -> tuple[dict, str]:
     of the two ratios' on-target |r|), every model's row beside it. ``per_seed``: ``{seed:
     metrics}`` of one grid point. Returns (numbers, markdown text)."""
     seeds = sorted(per_seed)
-    models = [v for v in SWEEP_VARIANTS if all(f"{v}.recon_mse" in per_seed[s] for s in seeds)]
+    models = [v for v in SWEEP.variants if all(f"{v}.recon_mse" in per_seed[s] for s in seeds)]
 
     def col(key):
         return np.array([np.nan if per_seed[s].get(key) is None else per_seed[s][key] for s in seeds], float)
@@ -384,7 +389,7 @@ def sweep_summary(per_seed: dict[int, dict]) -> tuple[dict, str]:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in models:
         cells = []
-        for t in SWEEP_HEADLINES:
+        for t in SWEEP.headlines:
             c = col(t.format(v=v))
             cells.append(f"{np.nanmedian(c):.4f}" if t.endswith("recon_mse")
                          else f"{np.nanmedian(c):.3f} [{np.nanmin(c):.3f}, {np.nanmax(c):.3f}]")

@@ -7,7 +7,7 @@ radius in [4, 20], grey in [0.2, 1], sigma 1); five models with a 2-D latent: ``
 (lam 1), ``pca_ae_lam0``, ``pca_ae_lam<lam_strong>``, ``packet2`` (both components as one
 packet) and a plain ``ae``.
 
-Outputs in ``--out`` (default ``results/pca_ae_grey_disks``, ``--quick`` included):
+Outputs in ``--out`` (default ``results/pca_ae_grey_disks``; ``results/pca_ae_grey_disks_quick`` with ``--quick``):
 ``config.json``, ``metrics.json``, ``weights.pt``, figures (navigation grids, z1-z2 scatter
 coloured by each factor).
 
@@ -28,56 +28,49 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation._experiment import Result, format_table, run_cli
 from validation._pca_runs import matched_columns, run_variants, stage_table
+from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
 
-
-
 #: What a sweep over seeds reports (validation.sweep): the models of a default run, their
 #: headline metrics, and the comparisons made seed by seed.
-SWEEP_VARIANTS = ("pca_ae", "pca_ae_lam0", "pca_ae_lam10", "packet2", "ae")
-SWEEP_HEADLINES = ("{v}.on_target.radius", "{v}.on_target.grey", "{v}.off_target_max", "{v}.latent_abs_corr_max",
-                   "{v}.mig", "{v}.dci_disentanglement", "{v}.dci_informativeness", "{v}.recon_mse")
-SWEEP_PAIRS = (("pca_ae", "packet2"), ("ae", "packet2"), ("ae", "pca_ae"), ("pca_ae", "pca_ae_lam10"))
+SWEEP = SweepSpec(
+    variants=("pca_ae", "pca_ae_lam0", "pca_ae_lam10", "packet2", "ae"),
+    headlines=("{v}.on_target.radius", "{v}.on_target.grey", "{v}.off_target_max", "{v}.latent_abs_corr_max",
+               "{v}.mig", "{v}.dci_disentanglement", "{v}.dci_informativeness", "{v}.recon_mse"),
+    pairs=(("pca_ae", "packet2"), ("ae", "packet2"), ("ae", "pca_ae"), ("pca_ae", "pca_ae_lam10")),
+)
+
 
 @dataclass(frozen=True)
-class Config:
+class Config(ExperimentConfig):
     """pca_ae_grey_disks settings (``--key value`` on the command line)."""
 
-    seed: int = 0
-    out: str = f"results/{NAME}"
-    size: int = 64
-    sigma: float = 1.0
-    radius_min: float = 4.0
-    radius_max: float = 20.0
-    grey_min: float = 0.2
-    grey_max: float = 1.0
-    n_train: int = 8000
-    n_test: int = 1000
-    steps: int = 1500
-    batch_size: int = 64
-    lr: float = 1e-3
-    lam_cov: float = 1.0
-    lam_strong: float = 10.0
-    threads: int = 1
+    NAME = NAME
+    QUICK = {"n_train": 1500, "n_test": 500, "steps": 60}
 
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(n_train=1500, n_test=500, steps=60)
+    size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
+    sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in [0, 8]", reals(0.0, 8.0))
+    radius_min: float = param(4.0, "smallest radius (pixels, uniform law), in (0, radius_max)",
+                              reals(0.0, lo_open=True))
+    radius_max: float = param(20.0, "largest radius (pixels), in (radius_min, size / 2]", reals(0.0, lo_open=True))
+    grey_min: float = param(0.2, "lowest grey level (uniform law), in (0, grey_max)", reals(0.0, 1.0, lo_open=True))
+    grey_max: float = param(1.0, "highest grey level, in (grey_min, 1]", reals(0.0, 1.0, lo_open=True))
+    n_train: int = param(8000, "training images (one fixed set), int >= 1", ints(1))
+    n_test: int = param(1000, "test images, int >= 1", ints(1))
+    steps: int = param(1500, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
+    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
+    lr: float = param(1e-3, "Adam's peak learning rate (cosine decay to 0.05 lr), > 0", reals(0.0, lo_open=True))
+    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs pca_ae and packet2, >= 0", reals(0.0))
+    lam_strong: float = param(10.0, "covariance weight of the variant pca_ae_lam<value>, >= 0", reals(0.0))
 
-    def __post_init__(self) -> None:
-        if not (0 < self.radius_min < self.radius_max <= self.size / 2):
+    def validate(self) -> None:
+        if not (self.radius_min < self.radius_max <= self.size / 2):
             raise ValueError(f"need 0 < radius_min < radius_max <= size/2, got {self.radius_min}, {self.radius_max}")
-        if not (0 < self.grey_min < self.grey_max <= 1):
+        if not self.grey_min < self.grey_max:
             raise ValueError(f"need 0 < grey_min < grey_max <= 1, got {self.grey_min}, {self.grey_max}")
-        for name in ("n_train", "n_test", "steps", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lam_cov < 0 or self.lam_strong < 0:
-            raise ValueError("lam_cov and lam_strong must be >= 0")
 
 
 def make_disks(n: int, config: Config, rng: np.random.Generator):

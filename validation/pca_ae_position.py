@@ -7,7 +7,7 @@ trained together; possible solution: increase the latent space size in code pack
 disks (radius in [3, 10], centre uniform inside a margin, 64x64, sigma 1); four models with a
 3-D latent: ``pca_ae_1_1_1``, ``pca_ae_2_1``, ``pca_ae_1_2`` (packets) and a plain ``ae``.
 
-Outputs in ``--out`` (default ``results/pca_ae_position``, ``--quick`` included):
+Outputs in ``--out`` (default ``results/pca_ae_position``; ``results/pca_ae_position_quick`` with ``--quick``):
 ``config.json``, ``metrics.json``, ``weights.pt``, figures (navigation grids, z1-z2 scatter
 coloured by each factor).
 
@@ -28,52 +28,46 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation._experiment import Result, format_table, run_cli
 from validation._pca_runs import matched_columns, run_variants, stage_table
+from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_position"
 FACTORS = ("radius", "x", "y")
 
-
-
 #: What a sweep over seeds reports (validation.sweep): the models of a run, their headline
 #: metrics, and the comparisons made seed by seed.
-SWEEP_VARIANTS = ("pca_ae_1_1_1", "pca_ae_2_1", "pca_ae_1_2", "ae")
-SWEEP_HEADLINES = ("{v}.on_target.radius", "{v}.on_target.x", "{v}.on_target.y", "{v}.off_target_max",
-                   "{v}.r2_linear_all.x", "{v}.r2_linear_all.y", "{v}.mig", "{v}.dci_disentanglement",
-                   "{v}.recon_mse")
-SWEEP_PAIRS = (("pca_ae_1_1_1", "pca_ae_2_1"), ("ae", "pca_ae_2_1"), ("ae", "pca_ae_1_1_1"))
+SWEEP = SweepSpec(
+    variants=("pca_ae_1_1_1", "pca_ae_2_1", "pca_ae_1_2", "ae"),
+    headlines=("{v}.on_target.radius", "{v}.on_target.x", "{v}.on_target.y", "{v}.off_target_max",
+               "{v}.r2_linear_all.x", "{v}.r2_linear_all.y", "{v}.mig", "{v}.dci_disentanglement",
+               "{v}.recon_mse"),
+    pairs=(("pca_ae_1_1_1", "pca_ae_2_1"), ("ae", "pca_ae_2_1"), ("ae", "pca_ae_1_1_1")),
+)
+
 
 @dataclass(frozen=True)
-class Config:
+class Config(ExperimentConfig):
     """pca_ae_position settings (``--key value`` on the command line)."""
 
-    seed: int = 0
-    out: str = f"results/{NAME}"
-    size: int = 64
-    sigma: float = 1.0
-    radius_min: float = 3.0
-    radius_max: float = 10.0
-    n_train: int = 8000
-    n_test: int = 1000
-    steps: int = 1500
-    batch_size: int = 64
-    lr: float = 1e-3
-    lam_cov: float = 1.0
-    threads: int = 1
+    NAME = NAME
+    QUICK = {"n_train": 1500, "n_test": 500, "steps": 60}
 
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(n_train=1500, n_test=500, steps=60)
+    size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
+    sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in [0, 8]", reals(0.0, 8.0))
+    radius_min: float = param(3.0, "smallest radius (pixels, uniform law), in (0, radius_max)",
+                              reals(0.0, lo_open=True))
+    radius_max: float = param(10.0, "largest radius (pixels), in (radius_min, size / 4); also the margin of the "
+                                    "centres from the border", reals(0.0, lo_open=True))
+    n_train: int = param(8000, "training images (one fixed set), int >= 1", ints(1))
+    n_test: int = param(1000, "test images, int >= 1", ints(1))
+    steps: int = param(1500, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
+    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
+    lr: float = param(1e-3, "Adam's peak learning rate (cosine decay to 0.05 lr), > 0", reals(0.0, lo_open=True))
+    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs, >= 0", reals(0.0))
 
-    def __post_init__(self) -> None:
-        if not (0 < self.radius_min < self.radius_max < self.size / 4):
+    def validate(self) -> None:
+        if not (self.radius_min < self.radius_max < self.size / 4):
             raise ValueError(f"need 0 < radius_min < radius_max < size/4, got {self.radius_min}, {self.radius_max}")
-        for name in ("n_train", "n_test", "steps", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lam_cov < 0:
-            raise ValueError("lam_cov must be >= 0")
 
 
 def make_disks(n: int, config: Config, rng: np.random.Generator):

@@ -30,59 +30,53 @@ from typing import Sequence
 import numpy as np
 
 import geoshape
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
+                             run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
 
 __all__ = ["Config", "main", "cli", "centre_of_mass", "peak_centre_of_mass"]
 
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(headlines=("mse_between", "int_mse_between", "int_over_continuous_mse_between",
+                             "com_err_mean_random", "int_com_err_mean_random", "mse_random"))
+
 KINDS = ("continuous", "integer")
 
 
+def _length(v, name: str) -> int:
+    v = ints(4, 1024)(v, name)
+    if v & (v - 1):
+        raise ValueError(f"{name} must be a power of two in [4, 1024], got {v!r}")
+    return v
+
+
+def _hidden(v, name: str) -> tuple[int, ...]:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (tuple, list)) or not v:
+        raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {v!r}")
+    return tuple(ints(1)(h, name) for h in v)
+
+
 @dataclass(frozen=True)
-class Config:
-    """Experiment settings.
+class Config(ExperimentConfig):
+    NAME = "position_decoder"
+    QUICK = {"steps": 3000, "n_test": 1024, "n_sweep": 311}
 
-    length: Dirac length (power of two >= 4). hidden: MLP widths. steps, batch_size, lr: Adam
-    (cosine decay to 0). n_test: random real test positions. n_sweep: points of the fine sweep
-    of a over [0, length - 1] in the error figure. sweep_start: the integer k where the
-    figure's sweep a in [k, k + 1] starts (-1: the middle of the line).
-    """
+    length: int = param(32, "Dirac length, a power of two in [4, 1024]", _length)
+    hidden: tuple[int, ...] = param((128, 128, 128, 128), "MLP widths, positive ints", _hidden)
+    steps: int = param(5000, "Adam steps, >= 2", ints(2))
+    batch_size: int = param(128, "positions a batch, >= 2", ints(2))
+    lr: float = param(2e-3, "Adam learning rate (cosine decay to 0), > 0", reals(0.0, lo_open=True))
+    n_test: int = param(2048, "random real test positions, >= 2", ints(2))
+    n_sweep: int = param(1241, "points of the fine sweep of a over [0, length - 1] in the error figure, >= 2", ints(2))
+    sweep_start: int = param(-1, "the integer k where the figure's sweep a in [k, k + 1] starts (-1: the middle), "
+                                 "in [-1, length - 2]", ints(-1))
+    progress: bool = param(False, "show a progress bar per training", flag)
 
-    length: int = 32
-    hidden: tuple = (128, 128, 128, 128)
-    steps: int = 5000
-    batch_size: int = 128
-    lr: float = 2e-3
-    n_test: int = 2048
-    n_sweep: int = 1241
-    sweep_start: int = -1
-    progress: bool = False
-    seed: int = 0
-    out: str = "results/position_decoder"
-
-    def __post_init__(self):
-        n = self.length
-        if isinstance(n, bool) or not isinstance(n, int) or n < 4 or n > 1024 or n & (n - 1):
-            raise ValueError(f"length must be a power of two in [4, 1024], got {n!r}")
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {self.hidden!r}")
-        for name in ("steps", "batch_size", "n_test", "n_sweep"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-                raise ValueError(f"{name} must be an int >= 2, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite float > 0, got {self.lr!r}")
-        if isinstance(self.sweep_start, bool) or not isinstance(self.sweep_start, int) \
-                or not -1 <= self.sweep_start <= n - 2:
-            raise ValueError(f"sweep_start must be an int in [-1, length - 2 = {n - 2}], got {self.sweep_start!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(steps=3000, n_test=1024, n_sweep=311, out="results/position_decoder_quick")
+    def validate(self) -> None:
+        if self.sweep_start > self.length - 2:
+            raise ValueError(f"sweep_start must be an int in [-1, length - 2 = {self.length - 2}], "
+                             f"got {self.sweep_start!r}")
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -128,13 +122,15 @@ class _Diracs:
         return geoshape.random_diracs(n, self.length, continuous=self.continuous, rng=rng).images
 
 
-def _train(kind: str, cfg: Config, val: np.ndarray):
+def _train(kind: str, cfg: Config, val: np.ndarray, seed: int):
     import nets
 
-    model = nets.PositionDecoder(nets.PositionDecoderConfig(length=cfg.length, hidden=cfg.hidden), seed=cfg.seed)
+    model = nets.PositionDecoder(nets.PositionDecoderConfig(length=cfg.length, hidden=cfg.hidden), seed=seed)
     tc = nets.TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, lr_schedule="cosine",
-                          eval_every=max(1, cfg.steps // 20), threads=1, progress=cfg.progress, seed=cfg.seed)
+                          eval_every=max(1, cfg.steps // 20), threads=cfg.torch_threads, device=cfg.device,
+                          progress=cfg.progress, seed=seed)
     hist = nets.train(model, _Diracs(cfg.length, kind == "continuous"), tc, val_data=val)
+    model.cpu()
     model.eval()
     return model, hist
 
@@ -162,20 +158,21 @@ def main(config: Config) -> Result:
     """Train both decoders, evaluate, write the outputs; see the module docstring."""
     cfg = config
     t_start = time.perf_counter()
-    out = Path(cfg.out)
+    out = cfg.output_dir
+    streams = Streams(cfg.seed)
     n = cfg.length
-    test = geoshape.random_diracs(cfg.n_test, n, continuous=True, rng=cfg.seed + 1)
+    test = geoshape.random_diracs(cfg.n_test, n, continuous=True, rng=streams("test"))
     a_rand = test.factors["position"]
-    val = geoshape.random_diracs(512, n, continuous=True, rng=cfg.seed + 2).images
+    val = geoshape.random_diracs(512, n, continuous=True, rng=streams("validation")).images
     sets = {"integer": np.arange(n, dtype=np.float64), "between": np.arange(n - 1) + 0.5, "random": a_rand}
 
     models, hists, m = {}, {}, {}
     k0 = n // 2 - 1 if cfg.sweep_start < 0 else cfg.sweep_start
     a_cell = k0 + np.linspace(0.0, 1.0, 5)
     a_fine = np.linspace(0.0, n - 1, cfg.n_sweep)
-    data = {"a_cell": a_cell, "target_cell": geoshape.dirac(a_cell, n), "a_fine": a_fine}
+    data = {"a_cell": a_cell, "target_cell": geoshape.dirac(a_cell, n), "a_fine": a_fine, "test_position": a_rand}
     for kind in KINDS:
-        model, hist = _train(kind, cfg, val)
+        model, hist = _train(kind, cfg, val, streams(f"train/{kind}"))
         models[kind], hists[kind] = model, hist
         pre = "" if kind == "continuous" else "int_"
         for name, a in sets.items():
@@ -194,7 +191,8 @@ def main(config: Config) -> Result:
     _plot_sweep(data, out / "position_decoder_sweep.png")
     _plot_errors(data, out / "position_decoder_errors.png")
     m["total_seconds"] = time.perf_counter() - t_start
-    write_outputs(out, cfg, m, {f"decoder_{k}": v for k, v in models.items()})
+    write_outputs(out, cfg, m, {f"decoder_{k}": v for k, v in models.items()}, histories=hists,
+                  streams=streams.used)
     return Result(cfg, m, _table(m, cfg), out, {k: h.to_dict() for k, h in hists.items()})
 
 

@@ -32,7 +32,8 @@ import numpy as np
 import geoshape
 import theory
 from geoshape.io import atomic_write_bytes
-from validation._experiment import Result, format_table, run_cli, write_outputs
+from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
+                             run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
 from validation.metrics import coefficient_of_determination
@@ -48,59 +49,40 @@ from validation.metrics.filters import (
 __all__ = ["Config", "main", "cli", "PHI", "identifiable_taps", "filter_scale", "filter_cosine", "kernel_template",
            "match_channels"]
 
+#: What a sweep over seeds summarises first (figure and table).
+SWEEP = SweepSpec(headlines=("filter_cosine_min", "position_max_abs_err", "position_continuous_max_abs_err",
+                             "table1_max_abs_err", "filter2d_cosine_min", "position2d_max_abs_err"))
+
 def _is_pow2(n) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and n >= 2 and n & (n - 1) == 0
 
 
+def _pow2_4_1024(v, name: str) -> int:
+    v = ints(4, 1024)(v, name)
+    if not _is_pow2(v):
+        raise ValueError(f"{name} must be a power of two in [4, 1024], got {v!r}")
+    return v
+
+
 @dataclass(frozen=True)
-class Config:
-    """Experiment settings.
+class Config(ExperimentConfig):
+    NAME = "position_encoder"
+    QUICK = {"length": 32, "size2d": 8, "steps": 1500, "steps2d": 800, "table_steps": 1000, "n_continuous": 512}
 
-    length: 1-D Dirac length (power of two >= 4; L = log2 length layers).
-    size2d: side of the 2-D Diracs (power of two >= 4).
-    table_length: length of the Table 1 net (the talk's n = 8).
-    steps, steps2d, table_steps: Adam steps of the three trainings (full batch).
-    lr, beta2: Adam learning rate (cosine decay to 0) and second-moment decay.
-    n_continuous: random eq. 13 Diracs on which the 1-D net is checked (a + 1).
-    """
-
-    length: int = 64
-    size2d: int = 16
-    table_length: int = 8
-    steps: int = 6000
-    steps2d: int = 3000
-    table_steps: int = 1500
-    lr: float = 0.3
-    beta2: float = 0.9
-    n_continuous: int = 1024
-    progress: bool = False
-    seed: int = 0
-    out: str = "results/position_encoder"
-
-    def __post_init__(self):
-        for name in ("length", "size2d", "table_length"):
-            v = getattr(self, name)
-            if not _is_pow2(v) or v < 4 or v > 1024:
-                raise ValueError(f"{name} must be a power of two in [4, 1024], got {v!r}")
-        for name in ("steps", "steps2d", "table_steps", "n_continuous"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite float > 0, got {self.lr!r}")
-        if not (isinstance(self.beta2, (int, float)) and 0 < self.beta2 < 1):
-            raise ValueError(f"beta2 must be in (0, 1), got {self.beta2!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-
-    @classmethod
-    def quick(cls) -> "Config":
-        return cls(length=32, size2d=8, steps=1500, steps2d=800, table_steps=1000, n_continuous=512,
-                   out="results/position_encoder_quick")
+    length: int = param(64, "1-D Dirac length, a power of two in [4, 1024] (L = log2 length layers)", _pow2_4_1024)
+    size2d: int = param(16, "side of the 2-D Diracs, a power of two in [4, 1024]", _pow2_4_1024)
+    table_length: int = param(8, "length of the Table 1 net (the talk's n = 8), a power of two in [4, 1024]",
+                              _pow2_4_1024)
+    steps: int = param(6000, "Adam steps (full batch) of the 1-D net, >= 1", ints(1))
+    steps2d: int = param(3000, "Adam steps (full batch) of the 2-D net, >= 1", ints(1))
+    table_steps: int = param(1500, "Adam steps (full batch) of the Table 1 net, >= 1", ints(1))
+    lr: float = param(0.3, "Adam learning rate (cosine decay to 0), > 0", reals(0.0, lo_open=True))
+    beta2: float = param(0.9, "Adam second-moment decay, in (0, 1)", reals(0.0, 1.0, lo_open=True, hi_open=True))
+    n_continuous: int = param(1024, "random eq. 13 Diracs on which the 1-D net is checked (a + 1), >= 1", ints(1))
+    progress: bool = param(False, "show a progress bar per training", flag)
 
 
-# ----------------------------------------------------------------------------- training
-def _train(n: int, ndim: int, steps: int, cfg: Config):
+def _train(n: int, ndim: int, steps: int, cfg: Config, seed: int):
     import nets
 
     if ndim == 1:
@@ -110,11 +92,12 @@ def _train(n: int, ndim: int, steps: int, cfg: Config):
         ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
         pos = np.stack([jj.ravel(), ii.ravel()], axis=1).astype(np.float64)  # (x, y)
         images = geoshape.dirac2d(pos, n)
-    model = nets.PositionEncoder(nets.PositionEncoderConfig(length=n, ndim=ndim), seed=cfg.seed)
+    model = nets.PositionEncoder(nets.PositionEncoderConfig(length=n, ndim=ndim), seed=seed)
     tc = nets.TrainConfig(steps=steps, batch_size=len(images), lr=cfg.lr, betas=(0.9, cfg.beta2),
                           lr_schedule="cosine", eval_every=max(1, steps // 20), val_fraction=0.0,
-                          threads=1, progress=cfg.progress, seed=cfg.seed)
+                          threads=cfg.torch_threads, device=cfg.device, progress=cfg.progress, seed=seed)
     hist = nets.train(model, images, tc, val_data=images)
+    model.cpu()
     model.eval()
     return model, images, pos, hist
 
@@ -189,15 +172,16 @@ def main(config: Config) -> Result:
 
     cfg = config
     t_start = time.perf_counter()
-    out = Path(cfg.out)
+    out = cfg.output_dir
+    streams = Streams(cfg.seed)
     m: dict[str, float] = {}
 
     # ---- 1-D
-    enc1, x1, pos1, h1 = _train(cfg.length, 1, cfg.steps, cfg)
+    enc1, x1, pos1, h1 = _train(cfg.length, 1, cfg.steps, cfg, streams("train/encoder_1d"))
     f1 = _filters_1d(enc1, cfg.length)
     with torch.no_grad():
         z1 = enc1.encode(torch.from_numpy(x1))[:, 0].numpy().astype(np.float64)
-        cont = geoshape.random_diracs(cfg.n_continuous, cfg.length, continuous=True, rng=cfg.seed + 1)
+        cont = geoshape.random_diracs(cfg.n_continuous, cfg.length, continuous=True, rng=streams("test"))
         zc = enc1.encode(torch.from_numpy(cont.images))[:, 0].numpy().astype(np.float64)
         z_theory = theory.position_encode(x1)
     a_cont = cont.factors["position"]
@@ -216,7 +200,7 @@ def main(config: Config) -> Result:
     })
 
     # ---- 2-D
-    enc2, x2, pos2, h2 = _train(cfg.size2d, 2, cfg.steps2d, cfg)
+    enc2, x2, pos2, h2 = _train(cfg.size2d, 2, cfg.steps2d, cfg, streams("train/encoder_2d"))
     f2 = _filters_2d(enc2, cfg.size2d)
     with torch.no_grad():
         z2 = enc2.encode(torch.from_numpy(x2)).numpy().astype(np.float64)
@@ -236,7 +220,7 @@ def main(config: Config) -> Result:
     })
 
     # ---- Table 1
-    enc8, _, _, h8 = _train(cfg.table_length, 1, cfg.table_steps, cfg)
+    enc8, _, _, h8 = _train(cfg.table_length, 1, cfg.table_steps, cfg, streams("train/encoder_table"))
     f8 = _filters_1d(enc8, cfg.table_length)
     learned, t_err = _table_layers(enc8, cfg.table_length, f8["scales"])
     m.update({
@@ -260,8 +244,9 @@ def main(config: Config) -> Result:
     _plot_positions(data, out / "position_encoder_positions.png", m)
     m["total_seconds"] = time.perf_counter() - t_start
 
-    write_outputs(out, cfg, m, {"encoder_1d": enc1, "encoder_2d": enc2, "encoder_table": enc8})
     histories = {"encoder_1d": h1.to_dict(), "encoder_2d": h2.to_dict(), "encoder_table": h8.to_dict()}
+    write_outputs(out, cfg, m, {"encoder_1d": enc1, "encoder_2d": enc2, "encoder_table": enc8},
+                  histories=histories, streams=streams.used)
     return Result(cfg, m, _table(m, cfg) + "\n\nTable 1 from the trained net (u(l) / c^l):\n" + table1, out, histories)
 
 

@@ -2,8 +2,10 @@
 
     python -m validation.report [--quick] [--seed S] [--out DIR] [--only a,b,...]
 
-Runs each experiment of :data:`EXPERIMENTS` (its ``--quick`` configuration with
-``--quick``) into ``DIR/NAME/`` (default ``results/``), then writes ``DIR/REPORT.md``
+Runs each registered experiment (:mod:`validation.core.registry`; its ``--quick``
+configuration with ``--quick``) into ``DIR/NAME/`` (``DIR/NAME_quick/`` with ``--quick``, so a
+quick report never overwrites a full run; default ``DIR`` ``results/``), then writes ``DIR/REPORT.md``
+(``DIR/REPORT_quick.md``)
 atomically: per experiment the claim of the talk it tests, its printed table, its headline
 metrics and its figures. An experiment that fails is reported as failed (with the error)
 and the others still run; the command then exits non-zero.
@@ -24,39 +26,12 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
+from geoshape import checks
 from geoshape.io import atomic_write_bytes
+from validation.core.registry import EXPERIMENTS as REGISTERED
 
-#: (module, section title, the claim of the talk it tests), in the talk's order.
-EXPERIMENTS: tuple[tuple[str, str, str], ...] = (
-    ("disk_vs_airy", "Decoding a disk",
-     "Without biases the decoder's output is h(r) f, and f maximises the energy of eq. 3: "
-     "the autoencoder's profile is Airy's function (eq. 8)."),
-    ("disk_encoder", "Encoding a disk",
-     "The encoder is an averaging filter: the latent code follows the disk's area."),
-    ("bias_ablation", "Removing the biases",
-     "A bias-free 1-D autoencoder reaches the best rank-1 reconstruction h(r) f and no better."),
-    ("interpolation", "Interpolating unknown radii",
-     "Trained without radii 11-18, an autoencoder interpolates badly unless its latent space "
-     "is regularised (types 1-3)."),
-    ("official_model", "The authors' own network",
-     "The authors' 1,116-parameter Keras layout, trained their way (finite 8-bit set, constant "
-     "lr 0.01, keep-best), encodes a disk by its area."),
-    ("interpolation_official", "Interpolating unknown radii, the authors' way",
-     "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
-     "their training, with the regularisers of the talk and of their code."),
-    ("position_encoder", "Encoding position",
-     "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, "
-     "Table 1); a trained encoder finds these weights."),
-    ("position_decoder", "Decoding position",
-     "Decoding a position into a continuous Dirac (eq. 13) is harder and less reliable."),
-    ("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
-     "Growing the latent one component at a time with a covariance penalty orders and "
-     "decorrelates the latent components (eqs. 14-17)."),
-    ("pca_ae_grey_disks", "PCA-like autoencoder on grey disks",
-     "The talk's failure case: radius and grey level."),
-    ("pca_ae_position", "PCA-like autoencoder and position",
-     "Translation needs two coordinates learned together: packets of 2 components."),
-)
+#: (module, section title, the claim of the talk it tests), in the talk's order: the registry's.
+EXPERIMENTS: tuple[tuple[str, str, str], ...] = tuple((e.name, e.title, e.claim) for e in REGISTERED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,14 +46,13 @@ class ReportConfig:
         unknown = set(self.only) - known
         if unknown:
             raise ValueError(f"only: unknown experiment(s) {sorted(unknown)}; known: {sorted(known)}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        checks.seed(self.seed, "seed")
 
 
 def _run_one(name: str, cfg: ReportConfig) -> dict:
     mod = importlib.import_module(f"validation.{name}")
     base = mod.Config.quick() if cfg.quick else mod.Config()
-    changes = {"out": str(Path(cfg.out) / name)}
+    changes = {"out": str(Path(cfg.out) / (name + ("_quick" if cfg.quick else "")))}
     fields = {f.name for f in dataclasses.fields(base)}
     if "seed" in fields:
         changes["seed"] = cfg.seed
@@ -105,8 +79,9 @@ def main(cfg: ReportConfig) -> dict:
             outcomes[name] = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()}
             print(outcomes[name]["trace"], file=sys.stderr, flush=True)
     text = render(outcomes, cfg)
-    atomic_write_bytes(out / "REPORT.md", lambda fh: fh.write(text.encode()), suffix=".md.tmp")
-    print(f"wrote {out / 'REPORT.md'}")
+    path = out / ("REPORT_quick.md" if cfg.quick else "REPORT.md")
+    atomic_write_bytes(path, lambda fh: fh.write(text.encode()), suffix=".md.tmp")
+    print(f"wrote {path}")
     return outcomes
 
 

@@ -67,12 +67,12 @@ from typing import Any, Mapping, Sequence
 from geoshape import checks
 from geoshape.io import atomic_write_json
 from validation import sweep_summary
-from validation._experiment import IN_SWEEP_ENV, parse_value
+from validation.core import IN_SWEEP_ENV, parse_value
 
 __all__ = ["Run", "SweepResult", "plan", "run", "client_for", "parse_seeds", "parse_grid", "cli", "IN_SWEEP_ENV"]
 
 #: Fields the runner owns: every run's seed and output folder.
-_OWNED = ("seed", "out")
+_OWNED = ("seed", "out", "quick_run")
 _SAFE = re.compile(r"^[A-Za-z0-9_.,=+\-]+$")
 
 
@@ -144,7 +144,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def parse_grid(config_cls, items: Sequence[str], *, quick: bool = False) -> dict[str, list]:
     """``["field=v1,v2", ...]`` -> ``{field: [typed values]}``, typed like the field (see
-    :func:`validation._experiment.parse_value`; tuple fields: values separated by ``;``)."""
+    :func:`validation.core.run.parse_value`; tuple fields: values separated by ``;``)."""
     base = config_cls.quick() if quick else config_cls()
     names = {f.name for f in dataclasses.fields(config_cls)}
     grid: dict[str, list] = {}

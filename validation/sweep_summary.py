@@ -9,14 +9,14 @@ differences, the sign test and Wilcoxon's signed-rank test from ``scipy.stats``)
 
 An experiment module may declare, for its sweeps:
 
-- ``SWEEP_VARIANTS``: prefixes of the models it trains in one run (``("pca_ae", "ae")``);
-- ``SWEEP_HEADLINES``: metric templates with ``{v}`` for the variant
-  (``"{v}.factors.mig"``), the metrics shown in ``summary.md`` and the figure;
-- ``SWEEP_PAIRS``: ``((a, b), ...)`` variant pairs compared seed by seed on each headline;
+- ``SWEEP``: a :class:`validation.core.SweepSpec` checked at import: the prefixes of the
+  models one run trains (``("pca_ae", "ae")``), the headline metrics shown first in
+  ``summary.md`` and plotted in the figure (templates with ``{v}`` for the variant, such as
+  ``"{v}.factors.mig"``), and the variant pairs compared seed by seed on each headline;
 - ``sweep_summary(per_seed: dict[int, dict]) -> (dict, str)``: its own verdict over the seeds
   of one grid point (numbers for ``summary.json``, text for ``summary.md``).
 
-Without them every metric is a headline of its own (the first 8 that are not timings in the
+Without it every metric is a headline of its own (the first 12 that are not timings in the
 figure) and grid points are compared with the first one.
 """
 
@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from geoshape.io import atomic_write_bytes, atomic_write_json
+from validation.core.sweepspec import SweepSpec
 
 __all__ = ["describe", "paired", "load_runs", "summarize", "is_timing", "median_range"]
 
@@ -108,9 +109,9 @@ def load_runs(out: str | Path) -> dict[str, dict[int, dict[str, float]]]:
 
 
 def _headlines(module, keys: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
-    """``[(template, {variant: metric})]``: the module's headlines, or every key on its own."""
-    variants = tuple(getattr(module, "SWEEP_VARIANTS", ()) or ())
-    templates = tuple(getattr(module, "SWEEP_HEADLINES", ()) or ())
+    """``[(template, {variant: metric})]``: the module's headlines (its ``SWEEP``), or every
+    key on its own."""
+    variants, templates, _ = _declared(module)
     if templates and variants:
         return [(t, {v: t.format(v=v) for v in variants}) for t in templates]
     if templates:
@@ -118,10 +119,21 @@ def _headlines(module, keys: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
     return [(k, {"": k}) for k in keys]
 
 
+def _declared(module) -> tuple[tuple, tuple, tuple]:
+    """``(variants, headlines, pairs)`` of the module's ``SWEEP`` (a checked
+    :class:`validation.core.SweepSpec`), or empty ones."""
+    spec = getattr(module, "SWEEP", None)
+    if spec is None:
+        return (), (), ()
+    if not isinstance(spec, SweepSpec):
+        raise TypeError(f"{module.__name__}.SWEEP must be a validation.core.SweepSpec, got {type(spec).__name__}")
+    return spec.variants, spec.headlines, spec.pairs
+
+
 def summarize(out: str | Path, module=None, *, failures: Sequence[Mapping[str, Any]] = (),
               write: bool = True) -> dict:
     """Statistics of every metric of every grid point of the sweep folder ``out``; see the
-    module docstring. ``module``: the experiment module (its ``SWEEP_*`` declarations and
+    module docstring. ``module``: the experiment module (its ``SWEEP`` declaration and
     ``sweep_summary``), or None. ``failures``: ``[{"point", "seed", "error", "traceback"}]`` to
     report. With ``write``, writes ``out/summary.json``, ``summary.md`` and ``summary.png``.
     Returns the summary dict."""
@@ -147,7 +159,7 @@ def summarize(out: str | Path, module=None, *, failures: Sequence[Mapping[str, A
             k: paired({s: m.get(k) for s, m in runs[ref].items()}, {s: m.get(k) for s, m in runs[point].items()})
             for k in common if not is_timing(k)}
     # variants of one run against each other, on the headlines
-    pairs = tuple(getattr(module, "SWEEP_PAIRS", ()) or ())
+    pairs = _declared(module)[2]
     for point, by_seed in runs.items():
         for template, per_variant in _headlines(module, []):
             for va, vb in pairs:
@@ -233,7 +245,7 @@ def _figure(summary: dict, module, runs, path: Path) -> None:
     from validation._plots import finish, pyplot
 
     first = next(iter(summary["points"].values()))["metrics"]
-    heads = _headlines(module, [k for k in first if not is_timing(k)][:8])[:12]
+    heads = _headlines(module, [k for k in first if not is_timing(k)][:12])[:12]
     plt = pyplot()
     ncol = min(3, len(heads))
     nrow = math.ceil(len(heads) / ncol)

@@ -1,0 +1,85 @@
+"""The one list of experiments: name, the claim of the talk it tests, and its run times.
+
+Used by ``python -m validation`` (the listing), :mod:`validation.report`,
+:mod:`validation.sweep` and the tests. Times are wall-clock on the 2-core development
+machine, seed 0, one torch thread a training. Quick times were measured with
+``python -m validation.report --quick`` on 2026-12-07; full times are those of
+``docs/results/NAME.md`` (``disk_encoder`` re-measured with the named streams).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+__all__ = ["Experiment", "REGISTRY", "EXPERIMENTS", "experiment", "module"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: ``python -m validation.<name>``."""
+
+    name: str
+    title: str
+    claim: str
+    quick_time: str
+    full_time: str
+    timed: str = ""
+
+    @property
+    def command(self) -> str:
+        return f"python -m validation.{self.name}"
+
+
+_E = Experiment
+#: The experiments, in the talk's order.
+EXPERIMENTS: tuple[Experiment, ...] = (
+    _E("disk_vs_airy", "Decoding a disk",
+       "Without biases the decoder's output is h(r) f, and f maximises the energy of eq. 3: the "
+       "autoencoder's profile is Airy's function (eq. 8).", "30 s", "3.5 min"),
+    _E("disk_encoder", "Encoding a disk",
+       "The encoder is an averaging filter: the latent code follows the disk's area.", "30 s", "1.7 min"),
+    _E("bias_ablation", "Removing the biases",
+       "A bias-free 1-D autoencoder reaches the best rank-1 reconstruction h(r) f and no better.",
+       "20 s", "3-4 min"),
+    _E("interpolation", "Interpolating unknown radii",
+       "Trained without radii 11-18, an autoencoder interpolates badly unless its latent space is "
+       "regularised (types 1-3).", "30 s", "11 min"),
+    _E("official_model", "The authors' own network",
+       "The authors' 1,116-parameter Keras layout, trained their way (finite 8-bit set, constant lr "
+       "0.01, keep-best), encodes a disk by its area.", "15 s", "5 min"),
+    _E("interpolation_official", "Interpolating unknown radii, the authors' way",
+       "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
+       "their training, with the regularisers of the talk and of their code.", "40 s",
+       "3 h 16 min (54 nets)"),
+    _E("position_encoder", "Encoding position",
+       "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, Table 1); "
+       "a trained encoder finds these weights.", "6 s", "40 s"),
+    _E("position_decoder", "Decoding position",
+       "Decoding a position into a continuous Dirac (eq. 13) is harder and less reliable.", "12 s", "20 s"),
+    _E("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
+       "Growing the latent one component at a time with a covariance penalty orders and decorrelates "
+       "the latent components (eqs. 14-17).", "55 s", "38-50 min"),
+    _E("pca_ae_grey_disks", "PCA-like autoencoder on grey disks",
+       "The talk's failure case: radius and grey level.", "20 s", "17 min"),
+    _E("pca_ae_position", "PCA-like autoencoder and position",
+       "Translation needs two coordinates learned together: packets of 2 components.", "25 s", "19 min"),
+)
+
+#: ``{name: Experiment}``.
+REGISTRY: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
+
+
+def experiment(name: str) -> Experiment:
+    """The registered experiment ``name``; ValueError listing the names otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be an experiment name (str), got {type(name).__name__}")
+    if name not in REGISTRY:
+        raise ValueError(f"name must be one of {', '.join(REGISTRY)}, got {name!r}")
+    return REGISTRY[name]
+
+
+def module(name: str) -> ModuleType:
+    """The module ``validation.<name>`` of a registered experiment."""
+    return importlib.import_module(f"validation.{experiment(name).name}")
