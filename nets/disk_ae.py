@@ -316,7 +316,7 @@ class Preset:
     budget_s: the wall-clock seconds the recipe was sized for on the 2-core machine.
 
     What each recipe reached there (validation MSE per pixel on 512 held-out disks, measured
-    with ``validation.bench_nets``) is in ``docs/presets.md``, not in code.
+    with ``validation.bench.nets``) is in ``docs/presets.md``, not in code.
 
     ``preset["model"]``, ``preset["train"]`` and ``preset["budget_s"]`` (and ``preset.get``)
     read the same values as the attributes, for code written against the dict-of-dicts form.

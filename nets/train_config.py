@@ -75,12 +75,12 @@ class TrainConfig:
         ``threads=1`` when several trainings or other busy processes share the cores: on
         the 2-core machine a 2-thread training ran 3x slower than a 1-thread one while a
         busy loop held the other core (OpenMP threads spin-wait on each other), and 1.6x
-        faster when it had both cores to itself (validation.bench_nets).
+        faster when it had both cores to itself (validation.bench.nets).
     channels_last: run 4-D image models in channels-last memory format (same numbers up to
         float rounding; 5-10 % more steps/s for the disk AE on the 2-core machine).
     flush_denormal: flush denormal floats to zero while training (no-op where unsupported).
     compile: wrap the loss computation in ``torch.compile`` (disk AE, 1 thread: 32.0 vs 31.4
-        steps/s after 2.6 s of compilation; see validation.bench_nets).
+        steps/s after 2.6 s of compilation; see validation.bench.nets).
     prefetch: generate the next sampler batch in a worker thread during the step (same
         numbers as without). None (default) = only when the training threads leave a core
         free: on 2 threads of 2 cores the worker (and numba's threads inside it) took the

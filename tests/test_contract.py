@@ -95,7 +95,7 @@ def test_listing_names_every_experiment_with_times():
 
 
 def test_report_and_sweep_use_the_registry():
-    from validation import report, sweep
+    from validation.runners import report, sweep
 
     assert [n for n, _, _ in report.EXPERIMENTS] == NAMES
     for name in NAMES:
@@ -121,11 +121,12 @@ def test_streams_are_seedsequence_children_by_name():
 _OFFSET = re.compile(r"seed\s*[-+*]\s*[\w(]|[\w)]\s*[-+*]\s*(cfg|config|self)\.seed\b")
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "validation").glob("*.py")), ids=lambda p: p.name)
+EXPERIMENT_CODE = sorted([*(ROOT / "validation").glob("*.py"), *(ROOT / "validation" / "runs").glob("*.py")])
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_CODE, ids=lambda p: str(p.relative_to(ROOT / "validation")))
 def test_no_stream_is_derived_by_an_offset(path):
     """The run's seed only enters through ``Streams(seed)`` / ``stream_seed(seed, name)``."""
-    if path.name.startswith("bench_") or path.name in ("sweep.py", "sweep_summary.py", "report.py", "__main__.py"):
-        pytest.skip("runners and benchmarks take no experiment seed")
     src = path.read_text()
     # the code alone: strings (docstrings, messages) and comments may speak of offsets
     toks = tokenize.generate_tokens(io.StringIO(src).readline)

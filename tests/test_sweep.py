@@ -1,4 +1,4 @@
-"""validation.sweep and validation.sweep_summary: the statistics on hand-computable tables,
+"""validation.runners.sweep and validation.runners.summary: the statistics on hand-computable tables,
 checks before any run, and the runner end to end on Dask (a real --quick experiment compared
 with a direct run, a rerun that skips, a failing run, a worker killed mid-run)."""
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from validation import sweep, sweep_summary
+from validation.runners import summary as sweep_summary
+from validation.runners import sweep
 from validation.core import IN_SWEEP_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +138,7 @@ def test_grid_parsing_and_point_folders(tmp_path):
 
 
 def test_an_experiments_own_pool_runs_in_process_inside_a_sweep(monkeypatch):
-    from validation._disk_runs import pool_map
+    from validation.runs.disk import pool_map
 
     monkeypatch.setenv(IN_SWEEP_ENV, "1")
     assert pool_map(_pid, [1, 2, 3], steps=[1, 1, 1], parallel=True) == [os.getpid()] * 3
@@ -264,7 +265,7 @@ def test_runs_spread_over_every_worker(tmp_path, monkeypatch):
 
 
 def test_bench_sweep_quick_same_results_on_one_and_two_workers(tmp_path):
-    from validation import bench_sweep
+    from validation.bench import sweep as bench_sweep
 
     cfg = bench_sweep.Config(runs=2, steps=10, repeats=2, out=str(tmp_path / "b"))
     m = bench_sweep.main(cfg).metrics

@@ -31,7 +31,7 @@ def test_quick_run_writes_every_output_and_encodes_by_area(quick):
     # Keep-best checks the 0-based steps 0, 100, ..., 500 of the quick run.
     assert m["best_step"] in {1, 101, 201, 301, 401, 501}
     # The claim is that the code follows the area better than the radius. Over the quick runs
-    # of seeds 0-5 (``python -m validation.sweep official_model --quick --seeds 0:6``, 600
+    # of seeds 0-5 (``python -m validation.runners.sweep official_model --quick --seeds 0:6``, 600
     # steps) R^2 on the area minus R^2 on the radius is 0.033, 0.020, 0.124, 0.120, -0.136 and
     # 0.122: the area wins on 5 of 6 seeds, by more than 0.05 on 3; seed 4's net (MSE 0.041,
     # the others 0.003-0.007) follows the radius. Seed 0: 0.993 against 0.960, monotone.
@@ -141,7 +141,7 @@ def test_gap_sweep_resumes_from_the_nets_it_kept(gap_quick, monkeypatch):
     # numbers as the first call.
     import dataclasses
 
-    from validation import _official_runs as R
+    from validation.runs import official as R
     from validation import interpolation_official as io
 
     kept = sorted((gap_quick.out / "runs").glob("*.pt"))

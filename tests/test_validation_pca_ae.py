@@ -32,7 +32,7 @@ def test_quick_run_writes_every_output(quick):
 def test_quick_run_claims(quick):
     m = quick.metrics
     # Each stage should lower the reconstruction error. Over the quick runs of seeds 0-5
-    # (``python -m validation.sweep pca_ae_ellipses --quick --seeds 0:6``, 60 steps a stage)
+    # (``python -m validation.runners.sweep pca_ae_ellipses --quick --seeds 0:6``, 60 steps a stage)
     # it does on 4 of 6: seed 0's third stage ends above its second (MSE 0.0676, 0.0442,
     # 0.0451) and seed 1's second above its first (0.0566, 0.0582, 0.0315). Pinned for seed 0,
     # so that a change in it is seen, not absorbed.

@@ -1,11 +1,11 @@
-"""validation.report: the one-page report, on fake outcomes (the experiments have their own tests)."""
+"""validation.runners.report: the one-page report, on fake outcomes (the experiments have their own tests)."""
 
 from __future__ import annotations
 
 
 import pytest
 
-from validation import report
+from validation.runners import report
 
 
 def test_render_lists_tables_figures_and_failures(tmp_path):

@@ -30,7 +30,7 @@ MSE_SEEN_MAX = 0.02
 # of z is the margin before the finding would change.
 QUICK_MONOTONE_MIN = 0.98
 QUICK_REVERSAL_MAX = 0.02
-# Over the quick runs of seeds 0-5 (``python -m validation.sweep interpolation --quick --seeds
+# Over the quick runs of seeds 0-5 (``python -m validation.runners.sweep interpolation --quick --seeds
 # 0:6``, 200 steps) the encoder-weight-decay net of seed 0 ends with a constant code (MSE on seen
 # radii 0.132, every other net 0.003-0.016), and on seed 2 the unregularised and denoising nets
 # reverse (largest reversal 0.37 and 0.26 of z's range; latent l2 0.021); the other 21 nets are
@@ -78,7 +78,7 @@ def test_encoder_outputs(encoder_result):
 
 
 # The claim does not hold for every short training. Over the quick runs of seeds 0-5 (12 nets
-# of 400 steps, ``python -m validation.sweep disk_encoder --quick --seeds 0:6``) one net, seed
+# of 400 steps, ``python -m validation.runners.sweep disk_encoder --quick --seeds 0:6``) one net, seed
 # 0's replicate 0, follows the radius better than the area: R^2(z ~ r^2) 0.976 against
 # R^2(z ~ r) 0.990, |corr(z, pixel sum)| 0.988; the other 11 meet every bound below. With
 # 600 steps another one does (seed 5, replicate 1: 0.933 vs 0.996). The full run of seed 0

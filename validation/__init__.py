@@ -1,6 +1,6 @@
 """Each claim of the talk as an experiment: ``python -m validation.NAME``.
 
-Experiments (one module each, in the talk's order; ``python -m validation.report`` runs them
+Experiments (one module each, in the talk's order; ``python -m validation.runners.report`` runs them
 all and writes ``REPORT.md``):
 
 ======================= =======================================================================
@@ -24,11 +24,11 @@ pca_ae_grey_disks       the PCA-AE's failure case: radius and grey level
 pca_ae_position         radius and 2-D position: one component a stage against packets
 ======================= =======================================================================
 
-Benchmarks (ratios against a baseline measured in the same run): ``bench_geoshape``,
-``bench_nets``, ``bench_sweep`` (the sweep runner's throughput on 1 and N workers).
+Benchmarks (ratios against a baseline measured in the same run): ``bench.geoshape``,
+``bench.nets``, ``bench.sweep`` (the sweep runner's throughput on 1 and N workers).
 
-Over seeds and grids: ``python -m validation.sweep NAME --seeds 0:10 [--set field=v1,v2]``
-(:mod:`validation.sweep`, on Dask distributed; statistics in :mod:`validation.sweep_summary`).
+Over seeds and grids: ``python -m validation.runners.sweep NAME --seeds 0:10 [--set field=v1,v2]``
+(:mod:`validation.runners.sweep`, on Dask distributed; statistics in :mod:`validation.runners.summary`).
 One run of an experiment is one seed; the sweep writes ``OUT/<point>/seed=<s>/`` exactly as
 the single run would, and ``OUT/summary.{json,md,png}``.
 
@@ -68,9 +68,9 @@ leaves a partial file.
 Private library modules
 -----------------------
 - :mod:`validation.core`: the contract (config, streams, command line, record, registry);
-- :mod:`validation._disk_runs`: centred-disk data and disk-AE trainings, one process per core;
-- :mod:`validation._pca_runs`: PCA-AE and baseline trainings and their measures;
-- :mod:`validation._official_runs`: the authors' protocol (data, training loop, penalties in
+- :mod:`validation.runs.disk`: centred-disk data and disk-AE trainings, one process per core;
+- :mod:`validation.runs.pca`: PCA-AE and baseline trainings and their measures;
+- :mod:`validation.runs.official`: the authors' protocol (data, training loop, penalties in
   their units, measures on exact disks);
 - :mod:`validation._plots`: figures; :mod:`validation._io`: ``.npz`` and flat metrics;
 - :mod:`validation.metrics` (public): comparisons, the ellipse protocol, MI / MIG / DCI / SAP.

@@ -15,8 +15,8 @@ def listing(width: int = 100) -> str:
     for e in EXPERIMENTS:
         lines.append(f"{e.name}  (quick {e.quick_time}, full {e.full_time})")
         lines += textwrap.wrap(e.claim, width, initial_indent="    ", subsequent_indent="    ")
-    lines += ["", "Over seeds: python -m validation.sweep NAME --seeds 0:10;  all at once: python -m "
-              "validation.report [--quick]"]
+    lines += ["", "Over seeds: python -m validation.runners.sweep NAME --seeds 0:10;  all at once: python -m "
+              "validation.runners.report [--quick]"]
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """Validation's own output formats, written atomically with :mod:`geoshape.io`:
 ``metrics.json`` holds flat numbers (:func:`flat_numbers`), figure data goes to compressed
 ``.npz`` files (:func:`save_npz`). ``atomic_write_json`` is also re-exported here because
-``validation.bench_geoshape`` imports it from this module."""
+``validation.bench.geoshape`` imports it from this module."""
 
 from __future__ import annotations
 

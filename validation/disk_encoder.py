@@ -31,7 +31,7 @@ import numpy as np
 
 import geoshape
 from validation import metrics as vm
-from validation._disk_runs import codes_and_outputs, cpu_seconds, grid_specs, max_reversal, train_models
+from validation.runs.disk import codes_and_outputs, cpu_seconds, grid_specs, max_reversal, train_models
 from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
                              reals, run_cli, write_outputs)
 from validation._io import save_npz

@@ -31,7 +31,7 @@ import numpy as np
 import geoshape
 import theory
 from geoshape.io import atomic_write_json
-from validation._disk_runs import codes_and_outputs, disk_spec, train_models
+from validation.runs.disk import codes_and_outputs, disk_spec, train_models
 from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, one_of, param,
                              pow2, reals, run_cli, write_outputs)
 from validation._io import save_npz

@@ -3,7 +3,7 @@
     python -m validation.interpolation_official [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
 Trains ``nets.OfficialAE`` the authors' way (1000 disks of 63x63 drawn once, sigma 0.5, 8-bit,
-Adam 0.01; ``validation._official_runs``) without the gap radii: no penalty; the talk's three
+Adam 0.01; ``validation.runs.official``) without the gap radii: no penalty; the talk's three
 (``latent_l2``, ``denoise``, ``encoder_l2``) and the code's ``all_l2``, ``contractive``, each over
 ``lambdas`` on ``sweep_seeds``, its best on ``best_seeds``; extrapolation (r <= ``extrapolate_max``).
 
@@ -31,8 +31,8 @@ from typing import Sequence
 import numpy as np
 
 from geoshape import checks
-from validation import _official_runs as R
-from validation._disk_runs import pool_map
+from validation.runs import official as R
+from validation.runs.disk import pool_map
 from validation.core import (ExperimentConfig, Result, SweepSpec, flag, format_table, ints, param, reals, run_cli,
                              stream_seed, write_outputs)
 from validation._io import save_npz

@@ -34,7 +34,7 @@ import torch
 import nets
 from geoshape import checks
 from nets.official import OfficialAE, OfficialAEConfig, load_keras_weights
-from validation import _official_runs as R
+from validation.runs import official as R
 from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
                              run_cli, write_outputs)
 from validation._io import save_npz

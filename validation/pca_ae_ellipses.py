@@ -1,7 +1,7 @@
 """PCA-AE against a standard AE, beta-VAEs and a beta-TCVAE on blurred ellipses (talk, slides 48-50).
 
     python -m validation.pca_ae_ellipses [--quick] [--seed S] [--out DIR] [--FIELD value ...]
-    python -m validation.sweep pca_ae_ellipses --seeds 0:10      # the same over ten seeds
+    python -m validation.runners.sweep pca_ae_ellipses --seeds 0:10      # the same over ten seeds
 
 The PCA-AE orders (area first) and decorrelates its latent. Centred ellipses (64x64, sigma 1);
 seven models with a 3-D latent, same data, nets and budget: the PCA-AE one component a stage,
@@ -34,7 +34,7 @@ from nets import PCAAEConfig
 from nets.conv_ae import ARCHS, OUTPUTS, RECON_LOSSES
 from nets.train_config import LR_SCHEDULES
 from validation import metrics as M
-from validation._pca_runs import (
+from validation.runs.pca import (
     TrainSpec,
     correlation_metrics,
     covariance_metrics,
@@ -313,12 +313,12 @@ def _table(metrics: dict, kinds: Sequence[str]) -> str:
         f"goal met on this seed (PCA-AE >= notebook, off-target excess <= {GOAL_OFF_TARGET}): one "
         f"component a stage {bool(metrics['goal.pca_ae_meets_notebook'])}, packets (1, 2) "
         f"{bool(metrics['goal.pca_ae_packet_meets_notebook'])}; total {metrics['seconds.total']:.0f} s; "
-        f"over seeds: python -m validation.sweep {NAME} --seeds 0:10"])
+        f"over seeds: python -m validation.runners.sweep {NAME} --seeds 0:10"])
 
 
 # ----------------------------------------------------------------------------- over seeds
 #: The models of a default run, the metrics a sweep reports for each, and the paired
-#: comparisons of each PCA-AE with each baseline (validation.sweep).
+#: comparisons of each PCA-AE with each baseline (validation.runners.sweep).
 SWEEP = SweepSpec(
     variants=("pca_ae", "pca_ae_packet", "ae", "vae_b1", "vae_b4", "vae_b8", "tcvae"),
     headlines=("{v}.pair.on_target.area", "{v}.pair.on_target.hv_ratio", "{v}.pair.on_target.diag_ratio",

@@ -28,13 +28,13 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation._pca_runs import matched_columns, run_variants, stage_table
+from validation.runs.pca import matched_columns, run_variants, stage_table
 from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
 
-#: What a sweep over seeds reports (validation.sweep): the models of a default run, their
+#: What a sweep over seeds reports (validation.runners.sweep): the models of a default run, their
 #: headline metrics, and the comparisons made seed by seed.
 SWEEP = SweepSpec(
     variants=("pca_ae", "pca_ae_lam0", "pca_ae_lam10", "packet2", "ae"),

@@ -28,13 +28,13 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation._pca_runs import matched_columns, run_variants, stage_table
+from validation.runs.pca import matched_columns, run_variants, stage_table
 from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_position"
 FACTORS = ("radius", "x", "y")
 
-#: What a sweep over seeds reports (validation.sweep): the models of a run, their headline
+#: What a sweep over seeds reports (validation.runners.sweep): the models of a run, their headline
 #: metrics, and the comparisons made seed by seed.
 SWEEP = SweepSpec(
     variants=("pca_ae_1_1_1", "pca_ae_2_1", "pca_ae_1_2", "ae"),

@@ -46,7 +46,7 @@ __all__ = ["ExperimentConfig", "param", "ints", "reals", "one_of", "flag", "opti
 #: Torch threads of a training when ``threads`` is None. One: on the 2-core development
 #: machine a 2-thread training ran 46.9 steps/s on idle cores but 10.8 with another busy
 #: process (OpenMP threads spin-wait on each other), against 29.9 and 30.8 for one thread
-#: (``python -m validation.bench_nets``); one thread is also what a sweep worker runs, so a run
+#: (``python -m validation.bench.nets``); one thread is also what a sweep worker runs, so a run
 #: alone and the same run in a sweep give the same numbers. Pass ``--threads 2`` on idle cores.
 DEFAULT_THREADS = 1
 #: Devices a training may run on.

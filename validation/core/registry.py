@@ -1,10 +1,11 @@
 """The one list of experiments: name, the claim of the talk it tests, and its run times.
 
-Used by ``python -m validation`` (the listing), :mod:`validation.report`,
-:mod:`validation.sweep` and the tests. Times are wall-clock on the 2-core development
+Used by ``python -m validation`` (the listing), :mod:`validation.runners.report`,
+:mod:`validation.runners.sweep` and the tests. Times are wall-clock on the 2-core development
 machine, seed 0, one torch thread a training. Quick times were measured with
-``python -m validation.report --quick`` on 2026-12-07; full times are those of
-``docs/results/NAME.md`` (``disk_encoder`` re-measured with the named streams).
+``python -m validation.runners.report --quick`` on 2026-12-07; full times are those of
+``docs/results/NAME.md`` (``disk_vs_airy`` and ``disk_encoder`` re-measured with the named
+streams).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _E = Experiment
 EXPERIMENTS: tuple[Experiment, ...] = (
     _E("disk_vs_airy", "Decoding a disk",
        "Without biases the decoder's output is h(r) f, and f maximises the energy of eq. 3: the "
-       "autoencoder's profile is Airy's function (eq. 8).", "30 s", "3.5 min"),
+       "autoencoder's profile is Airy's function (eq. 8).", "30 s", "3 min"),
     _E("disk_encoder", "Encoding a disk",
        "The encoder is an averaging filter: the latent code follows the disk's area.", "30 s", "1.7 min"),
     _E("bias_ablation", "Removing the biases",

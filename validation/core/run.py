@@ -25,7 +25,7 @@ from geoshape.io import atomic_write_json
 from nets.io import atomic_torch_save
 from validation._io import flat_numbers
 
-#: "1" in a process running one run of a sweep (:mod:`validation.sweep`): experiments then run
+#: "1" in a process running one run of a sweep (:mod:`validation.runners.sweep`): experiments then run
 #: their own several trainings in that process instead of a pool of their own.
 IN_SWEEP_ENV = "GEOSHAPE_SWEEP_WORKER"
 

@@ -10,7 +10,7 @@
 - :func:`regularisers`: the penalties in the authors' units (their contractive term is a mean
   over the batch *and* the pixels, ours a mean over the batch only);
 - :func:`measure`: codes, reconstructions and decoded radii of a model on exact test disks;
-- :func:`run_one`: one training from a picklable spec, for :func:`validation._disk_runs.pool_map`;
+- :func:`run_one`: one training from a picklable spec, for :func:`validation.runs.disk.pool_map`;
   :func:`run_cached` the same, kept on disk per spec so that a stopped sweep resumes.
 """
 
@@ -114,7 +114,7 @@ def run_one(spec: dict, steps_done=None) -> dict:
     penalty, lam, bias, max_radius, sigma, quantize) in this process."""
     import numba
 
-    from validation._disk_runs import step_reporter
+    from validation.runs.disk import step_reporter
 
     numba.set_num_threads(1)
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """The whole talk reproduced on one page: run every experiment and write ``REPORT.md``.
 
-    python -m validation.report [--quick] [--seed S] [--out DIR] [--only a,b,...]
+    python -m validation.runners.report [--quick] [--seed S] [--out DIR] [--only a,b,...]
 
 Runs each registered experiment (:mod:`validation.core.registry`; its ``--quick``
 configuration with ``--quick``) into ``DIR/NAME/`` (``DIR/NAME_quick/`` with ``--quick``, so a
@@ -92,7 +92,7 @@ def render(outcomes: dict, cfg: ReportConfig) -> str:
     lines = ["# geoshape: the talk reproduced", "",
              f"*Understanding geometric attributes of images with Autoencoders* — {mode}, "
              f"seed {cfg.seed}. Each section: the claim, the experiment's table, its figures. "
-             "Rerun with `python -m validation.report" + (" --quick" if cfg.quick else "") + "`.", ""]
+             "Rerun with `python -m validation.runners.report" + (" --quick" if cfg.quick else "") + "`.", ""]
     for name, title, claim in EXPERIMENTS:
         if name not in outcomes:
             continue

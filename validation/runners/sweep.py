@@ -1,6 +1,6 @@
 """Any experiment over seeds and a grid of settings, on Dask distributed.
 
-    python -m validation.sweep EXPERIMENT [--seeds 0:10] [--set field=v1,v2 ...] [--quick]
+    python -m validation.runners.sweep EXPERIMENT [--seeds 0:10] [--set field=v1,v2 ...] [--quick]
         [--workers N] [--scheduler tcp://host:8786] [--device cpu|cuda] [--out DIR]
 
 Runs ``EXPERIMENT.main(config)`` for every grid point x seed. The grid is the product of the
@@ -12,13 +12,13 @@ a comma list or one integer. Each run writes ``OUT/<point>/seed=<s>/`` -- ``conf
 --out OUT/<point>/seed=<s> --field value ...`` would on a process with the worker's thread
 count (bit-identical metrics, timings excepted; tested), plus ``run.log`` with what the run
 printed. ``<point>`` is ``default`` without ``--set``, else ``field=value,field=value``.
-Then ``OUT/summary.{json,md,png}`` (:mod:`validation.sweep_summary`).
+Then ``OUT/summary.{json,md,png}`` (:mod:`validation.runners.summary`).
 
 Where it runs: an embedded ``LocalCluster`` of ``--workers`` single-threaded worker
 processes (default: the machine's cores), or the existing cluster at ``--scheduler``. Each
 run sets torch and numba to its worker's thread count (one thread on a single-threaded
 worker) and, inside a sweep, an experiment's own two-process pool runs in the worker's
-process instead (``validation._disk_runs.pool_map``): a sweep never nests a second pool.
+process instead (``validation.runs.disk.pool_map``): a sweep never nests a second pool.
 
 Resuming: a run whose ``metrics.json`` exists is skipped, so rerunning the same command
 after an interruption, a killed worker (Dask reschedules its run on another worker) or a
@@ -35,7 +35,7 @@ A batch cluster (SLURM) with ``dask-jobqueue``; the workers need this package in
     cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00",
                            job_script_prologue=["source /path/to/geoshape/.venv/bin/activate"])
     cluster.scale(jobs=20)          # 20 single-threaded workers
-    validation.sweep.run("pca_ae_ellipses", seeds=range(10), client=Client(cluster),
+    validation.runners.sweep.run("pca_ae_ellipses", seeds=range(10), client=Client(cluster),
                          out="/shared/results/ellipses")
 
 (or start the scheduler and ``dask worker ADDRESS --nthreads 1`` by hand and pass
@@ -66,7 +66,7 @@ from typing import Any, Mapping, Sequence
 
 from geoshape import checks
 from geoshape.io import atomic_write_json
-from validation import sweep_summary
+from validation.runners import summary as sweep_summary
 from validation.core import IN_SWEEP_ENV, parse_value
 
 __all__ = ["Run", "SweepResult", "plan", "run", "client_for", "parse_seeds", "parse_grid", "cli", "IN_SWEEP_ENV"]
@@ -117,7 +117,7 @@ def _module(experiment: str):
             if e.name != name:  # the module exists but one of its imports is missing
                 raise
     if mod is None:
-        from validation.report import EXPERIMENTS
+        from validation.runners.report import EXPERIMENTS
 
         raise ValueError(f"experiment {experiment!r} not found as {' or '.join(names)}; experiments: "
                          f"{', '.join(n for n, _, _ in EXPERIMENTS)}, or any importable module with "
@@ -398,7 +398,7 @@ def _execute(module_name, todo: list[Run], status, *, workers, scheduler, client
 
 # --------------------------------------------------------------------------- command line
 def cli(argv: Sequence[str] | None = None) -> SweepResult:
-    p = argparse.ArgumentParser(prog="python -m validation.sweep", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m validation.runners.sweep", description=__doc__.splitlines()[0])
     p.add_argument("experiment", help="a validation module, e.g. pca_ae_ellipses")
     p.add_argument("--seeds", default="0:10", help="a:b (a .. b-1), a comma list or one seed; default 0:10")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=V1,V2",

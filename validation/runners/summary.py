@@ -4,7 +4,7 @@
 metric over seeds; :func:`paired` compares two variants measured on the same seeds (per-seed
 differences, the sign test and Wilcoxon's signed-rank test from ``scipy.stats``);
 :func:`summarize` does both for every metric of every grid point of a sweep folder
-(``OUT/<point>/seed=<s>/metrics.json``, written by :mod:`validation.sweep`) and writes
+(``OUT/<point>/seed=<s>/metrics.json``, written by :mod:`validation.runners.sweep`) and writes
 ``summary.json``, ``summary.md`` and ``summary.png`` atomically.
 
 An experiment module may declare, for its sweeps:

@@ -151,7 +151,7 @@ def pool_map(fn, specs: Sequence[Any], *, steps: Sequence[int], parallel: bool =
     ``fn`` puts the number of steps it has done since its last report, for one progress bar
     in the parent over ``sum(steps)`` (two bars drawn by two processes on one terminal line
     garble each other); it is None without ``progress`` or without ``parallel``. Inside a run
-    of a sweep (:mod:`validation.sweep`, which already gives every run its own process) the
+    of a sweep (:mod:`validation.runners.sweep`, which already gives every run its own process) the
     specs run one after another in the calling process.
     """
     if os.environ.get(IN_SWEEP_ENV) == "1":

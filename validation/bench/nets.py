@@ -1,6 +1,6 @@
 """Speed of the training engine against a minimal PyTorch loop, side by side in one run.
 
-    python -m validation.bench_nets [--quick] [--out results/bench_nets] [--seconds S]
+    python -m validation.bench.nets [--quick] [--out results/bench_nets] [--seconds S]
 
 Data: ``geoshape.centred_disks`` (radii U[0, 32), sigma 1, 64x64), drawn per batch; a fixed
 validation set of 512 disks. Model: ``DiskAE`` with biases (widths (8, 8, 16, 16, 32, 32)),
@@ -240,7 +240,7 @@ def print_table(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m validation.bench_nets", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m validation.bench.nets", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few seconds per row (under a minute)")
     ap.add_argument("--out", type=Path, default=Path("results/bench_nets"), help="directory for metrics.json")
     ap.add_argument("--seconds", type=float, default=None, help="wall-clock budget per row (overrides the mode)")

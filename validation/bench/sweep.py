@@ -1,9 +1,9 @@
 """Throughput of the sweep runner: the same runs on one worker and on N workers, one run.
 
-    python -m validation.bench_sweep [--quick] [--runs K] [--workers N] [--repeats R] [--out results/bench_sweep]
+    python -m validation.bench.sweep [--quick] [--runs K] [--workers N] [--repeats R] [--out results/bench_sweep]
 
 ``K`` runs (seeds 0 .. K-1) of ``official_model --quick`` with ``steps`` steps each, through
-:func:`validation.sweep.run`, first on a LocalCluster of 1 single-threaded worker, then on one
+:func:`validation.runners.sweep.run`, first on a LocalCluster of 1 single-threaded worker, then on one
 of ``N`` (default 2, this machine's cores). Each cluster is started and every worker has made
 a two-step run of the experiment (imports, numba compilation) before the clock starts, so the
 ratio measures the runner, not the start-up. ``--repeats R`` (default 2) times R blocks on
@@ -32,7 +32,8 @@ from typing import Sequence
 import numpy as np
 
 from geoshape import checks
-from validation import sweep, sweep_summary
+from validation.runners import summary as sweep_summary
+from validation.runners import sweep
 from validation.core import Result, format_table, run_cli, write_outputs
 
 NAME = "bench_sweep"

@@ -1,6 +1,6 @@
 """Benchmark: geoshape's exact blurred disks and ellipses against the usual ways to make them.
 
-    python -m validation.bench_geoshape [--quick] [--n N] [--seed S] [--out DIR]
+    python -m validation.bench.geoshape [--quick] [--n N] [--seed S] [--out DIR]
 
 Measured in one run, on the same random 64x64 images (radius uniform in [1, 24) pixels,
 sub-pixel centres uniform within 8 pixels of the image centre, sigma = 1):
