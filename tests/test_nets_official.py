@@ -217,3 +217,22 @@ def test_model_checks_inputs():
         ae.encode(np.zeros((1, 1, 63, 63)))
     # float64 input (what torch.from_numpy gives) is cast, not refused
     assert ae.encode(torch.zeros(1, 1, 63, 63, dtype=torch.float64)).dtype == torch.float32
+
+
+def test_decoder_bias_after_the_convolution_equals_torch_conv_transpose_with_bias():
+    """The decoder adds each bias after ``conv_transpose2d`` (faster on the CPU): the reference
+    is torch's own ``nn.ConvTranspose2d`` with its bias inside, on the same non-zero weights."""
+    model = OfficialAE(seed=5)
+    gen = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        for conv in model.decoder:
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen) * 0.3)
+    z = torch.linspace(-3.0, 3.0, 32)[:, None]
+    with torch.no_grad():
+        h = z[:, :, None, None]
+        for conv in model.decoder:
+            h = torch.nn.functional.leaky_relu(conv(h), model.config.leaky_slope)
+        got = model.decode(z)
+    assert got.shape == h.shape == (32, 1, 63, 63)
+    err = float((got - h).abs().max())
+    assert err <= 1e-6 * float(h.abs().max()), f"max abs difference {err:.3e}"
