@@ -26,7 +26,6 @@ class Experiment:
     claim: str
     quick_time: str
     full_time: str
-    timed: str = ""
 
     @property
     def command(self) -> str:

@@ -108,13 +108,12 @@ def parse_cli(config_cls, argv: Sequence[str] | None, description: str):
     """``[--quick] [--FIELD value ...]`` -> a ``config_cls`` instance. Every field but
     ``quick_run`` is an option, its help the field's ``param`` line and its default;
     ``--quick`` starts from ``config_cls.quick()``. Values are checked by the config."""
-    p = argparse.ArgumentParser(description=description + _timing_line(config_cls),
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="the CI-sized run, into results/NAME_quick")
+    p = argparse.ArgumentParser(description=description + _timing_line(config_cls))
+    p.add_argument("--quick", action="store_true", help=f"the CI-sized run, into results/{config_cls.NAME}_quick")
     fields = {f.name: f for f in dataclasses.fields(config_cls) if f.name != "quick_run"}
     defaults = config_cls()
     for name, f in fields.items():
-        doc = f.metadata.get("doc", "")
+        doc = f.metadata.get("doc", "").replace("NAME", config_cls.NAME or "NAME")
         p.add_argument(f"--{name}", dest=name, default=None, metavar=_kind(f, getattr(defaults, name)).upper(),
                        help=f"{doc} (default: {getattr(defaults, name)!r})")
     args = p.parse_args(argv)
