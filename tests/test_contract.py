@@ -212,3 +212,19 @@ def test_sweep_spec_refuses_a_pair_naming_a_missing_variant():
 def test_every_experiment_declares_its_headlines(name):
     spec = _module(name).SWEEP
     assert isinstance(spec, SweepSpec)
+
+
+def test_registry_lookup_names_the_argument():
+    from validation.core.registry import experiment, module
+
+    assert experiment("disk_vs_airy").command == "python -m validation.disk_vs_airy"
+    assert module("position_decoder").Config.NAME == "position_decoder"
+    with pytest.raises(ValueError, match="name must be one of"):
+        experiment("disk_vs_ary")
+    with pytest.raises(TypeError, match="name"):
+        experiment(3)
+    with pytest.raises(ValueError, match="seed"):
+        stream_seed(-1, "test")
+    with pytest.raises(TypeError, match="doc"):
+        from validation.core import param
+        param(1, "")

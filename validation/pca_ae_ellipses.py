@@ -35,6 +35,7 @@ from nets.conv_ae import ARCHS, OUTPUTS, RECON_LOSSES
 from nets.train_config import LR_SCHEDULES
 from validation import metrics as M
 from validation.runs.pca import (
+    PCAExperimentConfig,
     TrainSpec,
     correlation_metrics,
     covariance_metrics,
@@ -47,7 +48,7 @@ from validation.runs.pca import (
     recon_mse,
 )
 from validation._plots import plot_matrices, plot_navigation, plot_ordering
-from validation.core import (ExperimentConfig, Result, Streams, SweepSpec, flag, format_table, ints, one_of, param,
+from validation.core import (Result, Streams, SweepSpec, flag, format_table, ints, one_of, param,
                              pow2, reals, run_cli, write_outputs)
 
 NAME = "pca_ae_ellipses"
@@ -87,7 +88,7 @@ def _betas(value, name: str) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
-class Config(ExperimentConfig):
+class Config(PCAExperimentConfig):
     """pca_ae_ellipses settings (``--key value`` on the command line)."""
 
     NAME = NAME
@@ -101,12 +102,8 @@ class Config(ExperimentConfig):
     theta_max: float = param(math.pi / 2, "rotations uniform in [0, theta_max) (radians), theta_max in (0, pi]",
                              reals(0.0, math.pi, lo_open=True))
     n_train: int = param(10000, "training images (one fixed set), int >= 2 * batch_size", ints(1))
-    n_test: int = param(1000, "test images, int >= 1", ints(1))
     n_components: int = param(3, "latent size of every model: 3 (one component per protocol measure)", one_of(3))
     steps: int = param(2000, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
-    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
-    lr: float = param(1e-3, "Adam's peak learning rate, > 0", reals(0.0, lo_open=True))
-    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs, >= 0", reals(0.0))
     betas: tuple[float, ...] = param((1.0, 4.0, 8.0), "KL weights of the beta-VAEs, one model each: 1 to 6 "
                                                       "distinct reals >= 0", _betas)
     tc_beta: float = param(6.0, "total-correlation weight of the beta-TCVAE, >= 0", reals(0.0))

@@ -28,8 +28,8 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation.runs.pca import matched_columns, run_variants, stage_table
-from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
+from validation.runs.pca import PCAExperimentConfig, matched_columns, run_variants, stage_table
+from validation.core import Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_grey_disks"
 FACTORS = ("radius", "grey")
@@ -45,7 +45,7 @@ SWEEP = SweepSpec(
 
 
 @dataclass(frozen=True)
-class Config(ExperimentConfig):
+class Config(PCAExperimentConfig):
     """pca_ae_grey_disks settings (``--key value`` on the command line)."""
 
     NAME = NAME
@@ -59,11 +59,7 @@ class Config(ExperimentConfig):
     grey_min: float = param(0.2, "lowest grey level (uniform law), in (0, grey_max)", reals(0.0, 1.0, lo_open=True))
     grey_max: float = param(1.0, "highest grey level, in (grey_min, 1]", reals(0.0, 1.0, lo_open=True))
     n_train: int = param(8000, "training images (one fixed set), int >= 1", ints(1))
-    n_test: int = param(1000, "test images, int >= 1", ints(1))
     steps: int = param(1500, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
-    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
-    lr: float = param(1e-3, "Adam's peak learning rate (cosine decay to 0.05 lr), > 0", reals(0.0, lo_open=True))
-    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs pca_ae and packet2, >= 0", reals(0.0))
     lam_strong: float = param(10.0, "covariance weight of the variant pca_ae_lam<value>, >= 0", reals(0.0))
 
     def validate(self) -> None:

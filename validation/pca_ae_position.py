@@ -28,8 +28,8 @@ from typing import Sequence
 import numpy as np
 
 from nets import PCAAEConfig
-from validation.runs.pca import matched_columns, run_variants, stage_table
-from validation.core import ExperimentConfig, Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
+from validation.runs.pca import PCAExperimentConfig, matched_columns, run_variants, stage_table
+from validation.core import Result, SweepSpec, format_table, ints, param, pow2, reals, run_cli
 
 NAME = "pca_ae_position"
 FACTORS = ("radius", "x", "y")
@@ -46,7 +46,7 @@ SWEEP = SweepSpec(
 
 
 @dataclass(frozen=True)
-class Config(ExperimentConfig):
+class Config(PCAExperimentConfig):
     """pca_ae_position settings (``--key value`` on the command line)."""
 
     NAME = NAME
@@ -59,11 +59,7 @@ class Config(ExperimentConfig):
     radius_max: float = param(10.0, "largest radius (pixels), in (radius_min, size / 4); also the margin of the "
                                     "centres from the border", reals(0.0, lo_open=True))
     n_train: int = param(8000, "training images (one fixed set), int >= 1", ints(1))
-    n_test: int = param(1000, "test images, int >= 1", ints(1))
     steps: int = param(1500, "optimiser steps of each training (each PCA-AE stage), int >= 1", ints(1))
-    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
-    lr: float = param(1e-3, "Adam's peak learning rate (cosine decay to 0.05 lr), > 0", reals(0.0, lo_open=True))
-    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs, >= 0", reals(0.0))
 
     def validate(self) -> None:
         if not (self.radius_min < self.radius_max < self.size / 4):

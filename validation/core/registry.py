@@ -3,9 +3,9 @@
 Used by ``python -m validation`` (the listing), :mod:`validation.runners.report`,
 :mod:`validation.runners.sweep` and the tests. Times are wall-clock on the 2-core development
 machine, seed 0, one torch thread a training. Quick times were measured with
-``python -m validation.runners.report --quick`` on 2026-12-07; full times are those of
-``docs/results/NAME.md`` (``disk_vs_airy`` and ``disk_encoder`` re-measured with the named
-streams).
+``python -m validation.runners.report --quick`` on 2026-12-07; the full times of every experiment
+but ``interpolation_official`` and ``pca_ae_ellipses`` (hours; not rerun) were measured on the idle machine the same
+day with the named streams (those two: ``docs/results/NAME.md``).
 """
 
 from __future__ import annotations
@@ -42,29 +42,29 @@ EXPERIMENTS: tuple[Experiment, ...] = (
        "The encoder is an averaging filter: the latent code follows the disk's area.", "30 s", "1.7 min"),
     _E("bias_ablation", "Removing the biases",
        "A bias-free 1-D autoencoder reaches the best rank-1 reconstruction h(r) f and no better.",
-       "20 s", "3-4 min"),
+       "20 s", "3 min"),
     _E("interpolation", "Interpolating unknown radii",
        "Trained without radii 11-18, an autoencoder interpolates badly unless its latent space is "
-       "regularised (types 1-3).", "30 s", "11 min"),
+       "regularised (types 1-3).", "30 s", "4.2 min"),
     _E("official_model", "The authors' own network",
        "The authors' 1,116-parameter Keras layout, trained their way (finite 8-bit set, constant lr "
-       "0.01, keep-best), encodes a disk by its area.", "15 s", "5 min"),
+       "0.01, keep-best), encodes a disk by its area.", "15 s", "2.5 min"),
     _E("interpolation_official", "Interpolating unknown radii, the authors' way",
        "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
        "their training, with the regularisers of the talk and of their code.", "40 s",
        "3 h 16 min (54 nets)"),
     _E("position_encoder", "Encoding position",
        "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, Table 1); "
-       "a trained encoder finds these weights.", "6 s", "40 s"),
+       "a trained encoder finds these weights.", "6 s", "30 s"),
     _E("position_decoder", "Decoding position",
-       "Decoding a position into a continuous Dirac (eq. 13) is harder and less reliable.", "12 s", "20 s"),
+       "Decoding a position into a continuous Dirac (eq. 13) is harder and less reliable.", "12 s", "24 s"),
     _E("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
        "Growing the latent one component at a time with a covariance penalty orders and decorrelates "
        "the latent components (eqs. 14-17).", "55 s", "38-50 min"),
     _E("pca_ae_grey_disks", "PCA-like autoencoder on grey disks",
-       "The talk's failure case: radius and grey level.", "20 s", "17 min"),
+       "The talk's failure case: radius and grey level.", "20 s", "5.5 min"),
     _E("pca_ae_position", "PCA-like autoencoder and position",
-       "Translation needs two coordinates learned together: packets of 2 components.", "25 s", "19 min"),
+       "Translation needs two coordinates learned together: packets of 2 components.", "25 s", "6.3 min"),
 )
 
 #: ``{name: Experiment}``.

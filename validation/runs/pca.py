@@ -27,14 +27,25 @@ from nets import (PCAAE, BetaTCVAE, BetaVAE, PCAAEConfig, PlainAE, TCVAEConfig, 
 from nets.pca_ae import SEED_STRIDE
 from validation import metrics as M
 from validation._plots import plot_navigation, plot_scatter
-from validation.core import Result, Streams, format_table, write_outputs
+from validation.core import ExperimentConfig, Result, Streams, format_table, ints, param, reals, write_outputs
 
-__all__ = ["TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
+__all__ = ["PCAExperimentConfig", "TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
            "disentanglement", "correlation_metrics", "covariance_metrics", "ordering_metrics",
            "evaluate", "run_variants", "matched_columns", "stage_table"]
 
 #: The name, for ``seed_of`` of :func:`fit_variants`, of the first stage PCA-AE variants share.
 SHARED_FIRST_STAGE = "pca_ae_first_stage"
+
+
+@dataclass(frozen=True)
+class PCAExperimentConfig(ExperimentConfig):
+    """The fields every PCA-AE experiment shares (its own fields follow): the test set, the
+    batches, the learning rate and the covariance weight of eq. 17."""
+
+    n_test: int = param(1000, "test images, int >= 1", ints(1))
+    batch_size: int = param(64, "images a batch, int >= 1", ints(1))
+    lr: float = param(1e-3, "Adam's peak learning rate (cosine decay to 0.05 lr), > 0", reals(0.0, lo_open=True))
+    lam_cov: float = param(1.0, "covariance weight lam of the PCA-AEs (eq. 17), >= 0", reals(0.0))
 
 
 @dataclass(frozen=True)
