@@ -22,6 +22,20 @@ draws the weights with the config's law (call it inside :func:`nets._checks.seed
 allocated (for the memory check of the models); :func:`reconstruction_loss` is the
 reconstruction term of ``ConvAEConfig.recon_loss``.
 
+Any image size (``ConvAEConfig.size`` in ``[8, 1024]``, odd sizes included): both layouts halve
+the side at every block, so they are built for ``ConvAEConfig.padded_size``, the next power of
+two ``>= size`` (``size`` itself when it is one). The models (PCA-AE, plain AE, beta-VAE,
+beta-TCVAE) take and return images of the user's ``size``: :func:`pad_images` pads each input
+with zeros to ``padded_size``, centred, the extra pixel of an odd difference at the bottom and
+right (28 -> 32: 2 rows above, 2 below; 63 -> 64: none above, 1 below; 100 -> 128: 14 and 14),
+and :func:`crop_images` cuts the same window out of the decoder's output, so ``model(x)`` has
+``x``'s shape and every loss compares the cropped output with the input (the padded border is
+never scored). Zeros, not a replicated edge: the images here are shapes on a black (0)
+background, so zero padding only widens the background, it is what the convolutions already
+do at the border, and it is linear (a bias-free net stays positively homogeneous). A
+power-of-two size pads and crops nothing: same layers, same weights for a seed, same outputs
+as before sizes other than powers of two were accepted.
+
 Examples
 --------
 >>> cfg = ConvAEConfig(size=16, n_stages=2)
@@ -30,6 +44,11 @@ Examples
 torch.Size([3, 1])
 >>> n_encoder_parameters(cfg, 1) == sum(p.numel() for p in enc.parameters())
 True
+>>> odd = ConvAEConfig(size=63)
+>>> odd.padded_size, odd.channel_widths
+(64, (8, 16, 32, 32))
+>>> crop_images(pad_images(torch.ones(2, 1, 63, 63), odd.padded_size), 63).shape
+torch.Size([2, 1, 63, 63])
 """
 
 from __future__ import annotations
@@ -59,7 +78,12 @@ __all__ = [
     "n_encoder_parameters",
     "n_decoder_parameters",
     "reconstruction_loss",
+    "padded_side",
+    "pad_images",
+    "crop_images",
     "INITS",
+    "MIN_SIZE",
+    "MAX_SIZE",
     "ARCHS",
     "OUTPUTS",
     "RECON_LOSSES",
@@ -72,6 +96,56 @@ OUTPUTS = ("sigmoid", "linear")
 RECON_LOSSES = ("mse", "bce")
 _BCE_SLACK = 1e-4
 TRUNC_STD = 0.05  # the public PCAAE code's intended truncated normal: std 0.05, cut at +-2 std
+MIN_SIZE = 8  # the smallest image one stride-2 block (subpixel) takes down to 4x4
+MAX_SIZE = 1024
+
+
+# --------------------------------------------------------------------------------------------
+# any image size: zero padding to the layout's size, and the crop back
+
+
+def padded_side(size: int) -> int:
+    """The next power of two ``>= size`` (a positive int): the side the layouts are built for.
+
+    >>> [padded_side(s) for s in (28, 32, 63, 100)]
+    [32, 32, 64, 128]
+    """
+    size = checks.integer(size, "size", lo=1)
+    return 1 << (size - 1).bit_length()
+
+
+def _margins(size: int, padded: int) -> tuple[int, int]:
+    # rows (and columns) of zeros above and below: centred, the odd one below (and right)
+    before = (padded - size) // 2
+    return before, padded - size - before
+
+
+def pad_images(x: torch.Tensor, padded: int) -> torch.Tensor:
+    """``(n, c, s, s) -> (n, c, padded, padded)``: ``x`` centred on a canvas of zeros, the extra
+    row and column of an odd ``padded - s`` at the bottom and right; ``x`` itself (no copy)
+    when ``s == padded``. Unchecked: the models call it on validated images.
+
+    >>> pad_images(torch.ones(1, 1, 3, 3), 4)[0, 0]
+    tensor([[1., 1., 1., 0.],
+            [1., 1., 1., 0.],
+            [1., 1., 1., 0.],
+            [0., 0., 0., 0.]])
+    """
+    s = x.shape[-1]
+    if s == padded:
+        return x
+    before, after = _margins(s, padded)
+    return F.pad(x, (before, after, before, after))
+
+
+def crop_images(y: torch.Tensor, size: int) -> torch.Tensor:
+    """``(n, c, P, P) -> (n, c, size, size)``: the window :func:`pad_images` put the image in
+    (contiguous); ``y`` itself when ``P == size``."""
+    p = y.shape[-1]
+    if p == size:
+        return y
+    before, _ = _margins(size, p)
+    return y[..., before : before + size, before : before + size].contiguous()
 
 
 def _default_widths(size: int) -> tuple[int, ...]:
@@ -85,13 +159,16 @@ class ConvAEConfig:
     """The architecture shared by PCA-AE, plain AE and beta-VAE (validated on construction;
     keyword arguments only).
 
-    size: image side, a power of two >= 8.
+    size: image side, an int in [8, 1024] of any parity; the layout is built for
+        :attr:`padded_size`, the next power of two ``>= size``, and the models zero-pad their
+        inputs to it and crop their outputs back (the module docstring says how).
     n_stages: K >= 1 encoders side by side (the PCA-AE's stages).
     packet: components per encoder: an int p >= 1 for every one (1 = the talk's PCA-AE) or a
         tuple of K ints, e.g. ``(1, 2)`` = one component, then a packet of two. The latent
         dimension is their sum (:attr:`latent_dim`).
-    widths: channels after each encoder block, ``log2(size) - 2`` positive ints; ``None`` gives
-        8, 16, 32, 32, ... (size 64: (8, 16, 32, 32)). The decoder uses the same list reversed.
+    widths: channels after each encoder block, ``log2(padded_size) - 2`` positive ints; ``None``
+        gives 8, 16, 32, 32, ... (size 64: (8, 16, 32, 32)). The decoder uses the same list
+        reversed.
     leaky_slope: LeakyReLU alpha in [0, 1) (talk and public code: 0.2).
     output: ``"linear"`` (default) or ``"sigmoid"`` last layer of the decoder. With a squared
         error a sigmoid stops learning once it saturates (measured on grey disks, see
@@ -130,8 +207,13 @@ class ConvAEConfig:
         object.__setattr__(self, name, value)
 
     @property
+    def padded_size(self) -> int:
+        """The side the layout is built for: the next power of two ``>= size`` (read-only)."""
+        return padded_side(self.size)
+
+    @property
     def n_blocks(self) -> int:
-        return int(round(math.log2(self.size))) - 2
+        return int(round(math.log2(self.padded_size))) - 2
 
     @property
     def packets(self) -> tuple[int, ...]:
@@ -140,7 +222,7 @@ class ConvAEConfig:
 
     @property
     def channel_widths(self) -> tuple[int, ...]:
-        return self.widths if self.widths is not None else _default_widths(self.size)
+        return self.widths if self.widths is not None else _default_widths(self.padded_size)
 
     @property
     def latent_dim(self) -> int:
@@ -149,7 +231,7 @@ class ConvAEConfig:
     def validate(self) -> None:
         """Raise ValueError/TypeError naming the bad field and its allowed range; ints, reals
         and tuples are stored normalised (``int``, ``float``, ``tuple``)."""
-        self._set("size", checks.size_pow2(self.size, "size", minimum=8))
+        self._set("size", checks.integer(self.size, "size", lo=MIN_SIZE, hi=MAX_SIZE))
         self._set("n_stages", checks.integer(self.n_stages, "n_stages", lo=1))
         if isinstance(self.packet, (tuple, list)):
             if len(self.packet) != self.n_stages:
@@ -160,7 +242,8 @@ class ConvAEConfig:
         if self.widths is not None:
             if not isinstance(self.widths, (tuple, list)):
                 raise TypeError(f"widths must be a tuple of ints or None, got {type(self.widths).__name__}")
-            _checks.widths(tuple(self.widths), self.n_blocks, "log2(size) - 2")
+            _checks.widths(tuple(self.widths), self.n_blocks,
+                           f"log2(padded_size) - 2 (size {self.size} pads to {self.padded_size})")
             self._set("widths", tuple(int(w) for w in self.widths))
         self._set("leaky_slope", checks.real(self.leaky_slope, "leaky_slope", 0.0, 1.0, hi_open=True))
         checks.choice(self.output, "output", OUTPUTS)
@@ -329,21 +412,23 @@ def _factory_args(config, dim_name: str, dim) -> int:
 
 
 def make_encoder(config: ConvAEConfig, out_dim: int, *, zero_mean: bool) -> nn.Module:
-    """The encoder of ``config.arch`` with ``out_dim`` outputs (PCA-AE stages, baselines)."""
+    """The encoder of ``config.arch`` with ``out_dim`` outputs (PCA-AE stages, baselines), for
+    images of side ``config.padded_size`` (pad with :func:`pad_images` first)."""
     out_dim = _factory_args(config, "out_dim", out_dim)
     if config.arch == "allconv":
-        return AllConvEncoder(config.size, out_dim, config.leaky_slope, zero_mean=zero_mean,
+        return AllConvEncoder(config.padded_size, out_dim, config.leaky_slope, zero_mean=zero_mean,
                               bn_momentum=config.bn_momentum)
-    return ConvEncoder(config.size, config.channel_widths, out_dim, config.leaky_slope, zero_mean=zero_mean,
+    return ConvEncoder(config.padded_size, config.channel_widths, out_dim, config.leaky_slope, zero_mean=zero_mean,
                        bn_momentum=config.bn_momentum)
 
 
 def make_decoder(config: ConvAEConfig, in_dim: int) -> nn.Module:
-    """The decoder of ``config.arch`` reading ``in_dim`` components."""
+    """The decoder of ``config.arch`` reading ``in_dim`` components; its images have side
+    ``config.padded_size`` (crop them with :func:`crop_images`)."""
     in_dim = _factory_args(config, "in_dim", in_dim)
     if config.arch == "allconv":
-        return AllConvDecoder(config.size, in_dim, config.leaky_slope, config.output)
-    return ConvDecoder(config.size, config.channel_widths, in_dim, config.leaky_slope, config.output)
+        return AllConvDecoder(config.padded_size, in_dim, config.leaky_slope, config.output)
+    return ConvDecoder(config.padded_size, config.channel_widths, in_dim, config.leaky_slope, config.output)
 
 
 def _conv_parameters(chans: Sequence[int], taps: int) -> int:
@@ -352,10 +437,11 @@ def _conv_parameters(chans: Sequence[int], taps: int) -> int:
 
 
 def n_encoder_parameters(config: ConvAEConfig, out_dim: int) -> int:
-    """Parameters of ``make_encoder(config, out_dim, ...)``, counted without building it."""
+    """Parameters of ``make_encoder(config, out_dim, ...)``, counted without building it (the
+    layout of ``config.padded_size``)."""
     out_dim = _factory_args(config, "out_dim", out_dim)
     if config.arch == "allconv":
-        n = int(round(math.log2(config.size)))
+        n = int(round(math.log2(config.padded_size)))
         return _conv_parameters([1] + [out_dim * 2 ** (n - 1 - i) for i in range(n)], 16)
     w = config.channel_widths
     return _conv_parameters([1, *w], 9) + (w[-1] * 16 + 1) * out_dim
@@ -365,7 +451,7 @@ def n_decoder_parameters(config: ConvAEConfig, in_dim: int) -> int:
     """Parameters of ``make_decoder(config, in_dim)``, counted without building it."""
     in_dim = _factory_args(config, "in_dim", in_dim)
     if config.arch == "allconv":
-        n = int(round(math.log2(config.size)))
+        n = int(round(math.log2(config.padded_size)))
         return _conv_parameters([in_dim * 2**i for i in range(n)] + [1], 16)
     rev = list(reversed(config.channel_widths))
     outs = rev[1:] + [1]

@@ -1,11 +1,12 @@
 """The disk autoencoder of the talk ("Disk autoencoder design", slides 9-10).
 
 Encoder: ``L = log2(size)`` blocks ``[conv 3x3, bias?, LeakyReLU, subsample x2]`` bring the
-image from ``size x size`` to ``1 x 1``; a linear map (bias?) takes the last block's channels
-to the latent ``z`` of dimension ``d``. Decoder: the exact mirror, a linear map (bias?,
-LeakyReLU) from ``z`` to the widest channel count at ``1 x 1``, then ``L`` blocks
-``[upsample x2, conv 3x3, bias?, LeakyReLU]``; the last block's conv outputs one channel and is
-linear (no LeakyReLU), so the output can take any real value.
+image from ``size x size`` to ``1 x 1`` (a power-of-two size; any other is padded to one, see
+below); a linear map (bias?) takes the last block's channels to the latent ``z`` of dimension
+``d``. Decoder: the exact mirror, a linear map (bias?, LeakyReLU) from ``z`` to the widest
+channel count at ``1 x 1``, then ``L`` blocks ``[upsample x2, conv 3x3, bias?, LeakyReLU]``;
+the last block's conv outputs one channel and is linear (no LeakyReLU), so the output can take
+any real value.
 
 Channels (``widths = (w_0, ..., w_{L-1})``, ``w_{-1} = 1`` the image):
 
@@ -28,6 +29,19 @@ Subsampling (where the kept samples sit matters for the position analysis, docs/
 
 Upsampling: ``"nearest"`` and ``"bilinear"`` (``align_corners=False``) precede a 3x3 conv;
 ``"transpose"`` replaces both by a 4x4 transposed conv with stride 2 and padding 1.
+
+Any image size (``DiskAEConfig.size`` in ``[4, 1024]``, odd sizes included): the blocks halve
+the side down to ``1 x 1``, so the layout is built for ``DiskAEConfig.padded_size``, the next
+power of two ``>= size`` (``size`` itself when it is one). ``encode`` pads its input with zeros
+to that side, centred, the extra pixel of an odd difference at the bottom and right (63 -> 64:
+one row below and one column to the right; 100 -> 128: 14 on every side), and ``decode`` crops
+the same window out of the decoder's output (:func:`nets.conv_ae.pad_images`,
+:func:`nets.conv_ae.crop_images`), so ``model(x)`` has ``x``'s shape and the training loss
+compares the crop with the input. Zeros because the disks lie on a black background (padding
+only widens it), because the convolutions pad with zeros too, and because zero padding is
+linear, which keeps the bias-free net positively homogeneous. Pixel ``(i, j)`` of the input
+sits at ``(i + m, j + m)`` of the padded grid, ``m = (padded_size - size) // 2``, which matters
+for the position analysis. A power-of-two size pads and crops nothing.
 """
 
 from __future__ import annotations
@@ -45,13 +59,17 @@ from torch.nn import functional as F
 from geoshape import checks
 
 from . import _checks
+from .conv_ae import crop_images, pad_images, padded_side
 from .train_config import TrainConfig
 
-__all__ = ["DiskAEConfig", "DiskAE", "Preset", "PRESETS", "SUBSAMPLING", "UPSAMPLING", "INITS"]
+__all__ = ["DiskAEConfig", "DiskAE", "Preset", "PRESETS", "SUBSAMPLING", "UPSAMPLING", "INITS", "MIN_SIZE",
+           "MAX_SIZE"]
 
 SUBSAMPLING = ("stride", "avgpool", "decimate")
 UPSAMPLING = ("nearest", "bilinear", "transpose")
 INITS = ("default", "kaiming")
+MIN_SIZE = 4  # the smallest image the layout takes: two blocks down to 1x1
+MAX_SIZE = 1024
 
 
 def _default_widths(size: int) -> tuple[int, ...]:
@@ -65,9 +83,11 @@ def _default_widths(size: int) -> tuple[int, ...]:
 class DiskAEConfig:
     """Architecture of :class:`DiskAE` (all fields validated by :meth:`validate`).
 
-    size: image side, a power of two >= 4; the encoder has ``log2(size)`` blocks.
+    size: image side, an int in [4, 1024] of any parity; the layout is built for
+        :attr:`padded_size`, the next power of two ``>= size``, and the encoder has
+        ``log2(padded_size)`` blocks (inputs zero-padded, outputs cropped: module docstring).
     latent_dim: d >= 1, the latent dimension (the talk: 1).
-    widths: channels after each encoder block, ``log2(size)`` positive ints; ``None`` gives
+    widths: channels after each encoder block, ``log2(padded_size)`` positive ints; ``None`` gives
         ``(8, 8, 16, 16, 32, 32)`` for size 64 (8 doubling every second block, capped at 32).
     leaky_slope: alpha of LeakyReLU, in [0, 1) (talk 0.2, the official code 0.05).
     subsampling: ``"stride" | "avgpool" | "decimate"`` (see module docstring).
@@ -90,12 +110,17 @@ class DiskAEConfig:
         self.validate()
 
     @property
+    def padded_size(self) -> int:
+        """The side the layout is built for: the next power of two ``>= size`` (read-only)."""
+        return padded_side(self.size)
+
+    @property
     def n_blocks(self) -> int:
-        return int(round(math.log2(self.size)))
+        return int(round(math.log2(self.padded_size)))
 
     @property
     def channel_widths(self) -> tuple[int, ...]:
-        return self.widths if self.widths is not None else _default_widths(self.size)
+        return self.widths if self.widths is not None else _default_widths(self.padded_size)
 
     def validate(self) -> None:
         """Raise ValueError/TypeError naming the bad field and its allowed range; ints, reals,
@@ -103,12 +128,13 @@ class DiskAEConfig:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        put("size", checks.size_pow2(self.size, "size", minimum=4))
+        put("size", checks.integer(self.size, "size", lo=MIN_SIZE, hi=MAX_SIZE))
         put("latent_dim", checks.integer(self.latent_dim, "latent_dim", lo=1))
         if self.widths is not None:
             if not isinstance(self.widths, (tuple, list)):
                 raise TypeError(f"widths must be a tuple of ints or None, got {type(self.widths).__name__}")
-            _checks.widths(tuple(self.widths), self.n_blocks, "log2(size)")
+            _checks.widths(tuple(self.widths), self.n_blocks,
+                           f"log2(padded_size) (size {self.size} pads to {self.padded_size})")
             put("widths", tuple(int(w) for w in self.widths))
         put("leaky_slope", checks.real(self.leaky_slope, "leaky_slope", 0.0, 1.0, hi_open=True))
         checks.choice(self.subsampling, "subsampling", SUBSAMPLING)
@@ -200,7 +226,8 @@ class DiskAE(nn.Module):
             identical, and the global torch RNG is left untouched.
 
     Shapes: ``encode`` takes ``(n, 1, size, size)`` or ``(n, size, size)`` and returns
-    ``(n, d)``; ``decode`` takes ``(n, d)`` and returns ``(n, 1, size, size)``. Inputs are
+    ``(n, d)``; ``decode`` takes ``(n, d)`` and returns ``(n, 1, size, size)``, ``size`` the
+    config's (the layers run at ``config.padded_size``; see the module docstring). Inputs are
     float tensors of any float dtype, cast to the model's dtype (float32 unless the model was
     converted, e.g. by ``.double()``); numpy arrays are refused (TypeError naming the
     argument). A config whose weights would take more than 4 GiB is refused before any layer
@@ -210,6 +237,9 @@ class DiskAE(nn.Module):
         >>> ae = DiskAE(DiskAEConfig(size=16, widths=(4, 4, 8, 8)), seed=0)
         >>> ae(torch.zeros(2, 1, 16, 16)).shape
         torch.Size([2, 1, 16, 16])
+        >>> odd = DiskAE(DiskAEConfig(size=28), seed=0)
+        >>> odd.config.padded_size, odd(torch.zeros(2, 28, 28)).shape
+        (32, torch.Size([2, 1, 28, 28]))
     """
 
     def __init__(self, config: DiskAEConfig | None = None, *, seed: int = 0) -> None:
@@ -246,7 +276,7 @@ class DiskAE(nn.Module):
     # ------------------------------------------------------------------ public API
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(n, 1, s, s)`` or ``(n, s, s)`` -> latent codes ``(n, d)``."""
-        x = _checks.model_images(x, self, self.config.size)
+        x = pad_images(_checks.model_images(x, self, self.config.size), self.config.padded_size)
         for block in self.encoder["blocks"]:
             x = block(x)
         return self.encoder["latent"](x.flatten(1))
@@ -258,7 +288,7 @@ class DiskAE(nn.Module):
         h = h[:, :, None, None]
         for block in self.decoder["blocks"]:
             h = block(h)
-        return h
+        return crop_images(h, self.config.size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -45,8 +45,8 @@ from . import _checks
 from . import conv_ae as _conv_ae
 # Re-exported: these lived in this module before the shared architecture got its own.
 from .conv_ae import (ARCHS, INITS, OUTPUTS, RECON_LOSSES, TRUNC_STD, AllConvDecoder, AllConvEncoder,
-                      ConvAEConfig, ConvDecoder, ConvEncoder, init_weights, make_decoder, make_encoder,
-                      n_decoder_parameters, n_encoder_parameters, reconstruction_loss)
+                      ConvAEConfig, ConvDecoder, ConvEncoder, crop_images, init_weights, make_decoder,
+                      make_encoder, n_decoder_parameters, n_encoder_parameters, pad_images, reconstruction_loss)
 from .train import train
 from .train_config import TrainConfig
 
@@ -146,7 +146,12 @@ class PCAAE(nn.Module):
             An int in ``[0, (2**63 - 1 - n_stages) // 1000]``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> ``(n, d_k)``, ``d_k`` the
-    components of stages 1..k (:attr:`latent_dim`); ``decode`` ``(n, d_k)`` -> ``(n, 1, s, s)``.
+    components of stages 1..k (:attr:`latent_dim`); ``decode`` ``(n, d_k)`` -> ``(n, 1, s, s)``;
+    ``s = config.size``, any side in [8, 1024]. The stage nets are built for
+    ``config.padded_size`` (the next power of two): ``encode`` zero-pads its input to it,
+    centred, and ``decode`` / ``reconstruct`` crop the decoder's output back to ``s``
+    (:func:`nets.conv_ae.pad_images`, :func:`nets.conv_ae.crop_images`), so eq. 17 is measured
+    on the ``s x s`` pixels of the input only.
     Inputs are float tensors of any float dtype, cast to the model's dtype (float32 unless the
     model was converted); numpy arrays are refused (TypeError naming the argument).
     A config whose fully grown model would hold more than 4 GiB of float32 weights is refused
@@ -224,13 +229,13 @@ class PCAAE(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> codes ``(n, latent_dim)``, components ordered by stage."""
         self._require_stage()
-        x = _checks.model_images(x, self, self.config.size)
+        x = pad_images(_checks.model_images(x, self, self.config.size), self.config.padded_size)
         return torch.cat([enc(x) for enc in self.encoders], dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(n, latent_dim)`` -> images ``(n, 1, s, s)`` with the current decoder."""
         self._require_stage()
-        return self.decoders[-1](_checks.model_codes(z, self, self.latent_dim))
+        return crop_images(self.decoders[-1](_checks.model_codes(z, self, self.latent_dim)), self.config.size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -239,7 +244,8 @@ class PCAAE(nn.Module):
         """``D(stage)(E(1..stage)(x))``: the reconstruction after stage ``stage`` (1-based)."""
         self._require_stage()
         stage = checks.integer(stage, "stage", lo=1, hi=self.stage)
-        return self.decoders[stage - 1](self.encode(x)[:, : sum(self.config.packets[:stage])])
+        rec = self.decoders[stage - 1](self.encode(x)[:, : sum(self.config.packets[:stage])])
+        return crop_images(rec, self.config.size)
 
     def training_loss(self, x_in: torch.Tensor, x_target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Eq. 17 for the current stage k: ``{"mse": mean squared error per pixel (or "bce",

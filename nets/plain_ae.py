@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from . import _checks
-from .conv_ae import (ConvAEConfig, init_weights, make_decoder, make_encoder, n_decoder_parameters,
-                      n_encoder_parameters, reconstruction_loss)
+from .conv_ae import (ConvAEConfig, crop_images, init_weights, make_decoder, make_encoder, n_decoder_parameters,
+                      n_encoder_parameters, pad_images, reconstruction_loss)
 
 __all__ = ["PlainAE"]
 
@@ -31,9 +31,11 @@ class PlainAE(nn.Module):
             ``[0, 2**63 - 1]``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> ``(n, d)``; ``decode`` ``(n, d)``
-    -> ``(n, 1, s, s)``. Inputs are float tensors of any float dtype, cast to the model's dtype
-    (float32 unless the model was converted); numpy arrays are refused (TypeError naming the
-    argument). Trained with ``config.recon_loss`` (per-pixel MSE by default, or binary
+    -> ``(n, 1, s, s)``, ``s = config.size`` (any side in [8, 1024]: the nets are built for
+    ``config.padded_size``; ``encode`` zero-pads its input to it and ``decode`` crops back, see
+    :mod:`nets.conv_ae`, so the loss is measured on the ``s x s`` input pixels). Inputs are
+    float tensors of any float dtype, cast to the model's dtype (float32 unless the model was
+    converted); numpy arrays are refused (TypeError naming the argument). Trained with ``config.recon_loss`` (per-pixel MSE by default, or binary
     cross-entropy), like the PCA-AE it is compared with.
 
     Examples:
@@ -59,12 +61,12 @@ class PlainAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images -> codes ``(n, d)``."""
-        x = _checks.model_images(x, self, self.config.size)
+        x = pad_images(_checks.model_images(x, self, self.config.size), self.config.padded_size)
         return torch.cat([enc(x) for enc in self.encoders], dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(n, d)`` -> images ``(n, 1, s, s)``."""
-        return self.decoder(_checks.model_codes(z, self, self.latent_dim))
+        return crop_images(self.decoder(_checks.model_codes(z, self, self.latent_dim)), self.config.size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -101,7 +101,9 @@ class TCVAEConfig(ConvAEConfig):
 
 class BetaTCVAE(BetaVAE):
     """beta-TCVAE: :class:`nets.vae.BetaVAE`'s nets (``encode`` = posterior means, shapes as
-    there) trained on the decomposed objective of the module docstring.
+    there: any ``config.size`` in [8, 1024], inputs zero-padded to ``config.padded_size`` and
+    outputs cropped back, so the reconstruction term covers the input's pixels only) trained on
+    the decomposed objective of the module docstring.
 
     Examples:
         >>> vae = BetaTCVAE(TCVAEConfig(size=16, n_stages=2, dataset_size=100), seed=0)

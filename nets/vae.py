@@ -24,7 +24,8 @@ from torch import nn
 from geoshape import checks
 
 from . import _checks
-from .conv_ae import ConvAEConfig, init_weights, make_decoder, make_encoder, n_decoder_parameters, n_encoder_parameters
+from .conv_ae import (ConvAEConfig, crop_images, init_weights, make_decoder, make_encoder, n_decoder_parameters,
+                      n_encoder_parameters, pad_images)
 
 __all__ = ["VAEConfig", "BetaVAE", "gaussian_kl"]
 
@@ -84,7 +85,11 @@ class BetaVAE(nn.Module):
             ``[0, 2**63 - 1]``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> mean ``(n, d)``;
-    ``encode_stats`` -> ``(mu, logvar)``; ``decode`` ``(n, d)`` -> ``(n, 1, s, s)``. Inputs are
+    ``encode_stats`` -> ``(mu, logvar)``; ``decode`` ``(n, d)`` -> ``(n, 1, s, s)``;
+    ``s = config.size``, any side in [8, 1024]: the nets are built for ``config.padded_size``,
+    ``encode_stats`` zero-pads its input to it and ``decode`` crops back (see
+    :mod:`nets.conv_ae`), so the reconstruction term sums over the ``s x s`` input pixels only.
+    Inputs are
     float tensors of any float dtype, cast to the model's dtype (float32 unless the model was
     converted); numpy arrays are refused (TypeError naming the argument).
 
@@ -115,7 +120,7 @@ class BetaVAE(nn.Module):
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images -> ``(mu, logvar)``, each ``(n, d)``."""
-        x = _checks.model_images(x, self, self.config.size)
+        x = pad_images(_checks.model_images(x, self, self.config.size), self.config.padded_size)
         outs = [enc(x) for enc in self.encoders]
         packets = self.config.packets
         mu = torch.cat([o[:, :q] for o, q in zip(outs, packets)], dim=1)
@@ -128,7 +133,7 @@ class BetaVAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(n, d)`` -> images ``(n, 1, s, s)``."""
-        return self.decoder(_checks.model_codes(z, self, self.latent_dim))
+        return crop_images(self.decoder(_checks.model_codes(z, self, self.latent_dim)), self.config.size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
