@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from geoshape.io import atomic_write_json
 from nets.io import atomic_torch_save
+from nets.saveload import model_description
 from validation._io import flat_numbers
 
 #: "1" in a process running one run of a sweep (:mod:`validation.runners.sweep`): experiments then run
@@ -195,11 +196,15 @@ def write_outputs(out: Path, config, metrics: dict, weights: dict | None = None,
     """``config.json`` (the run whole), ``metrics.json`` (flat numbers) and ``weights.pt``,
     each atomically. ``histories``: every training's :class:`nets.History` (its model and
     ``TrainConfig``); ``streams``: the random streams drawn (``Streams.used``); ``extra``: any
-    other setting the run resolved (e.g. a training recipe's fixed values)."""
+    other setting the run resolved (e.g. a training recipe's fixed values). With ``weights``,
+    config.json also records under ``"models"`` each saved model's class, config and stages
+    (``nets.saveload.model_description``), from which ``nets.load_results`` rebuilds it."""
     out = Path(out)
     cfg = config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
     record = {"config": cfg, "trainings": training_records(histories or {}), "streams": dict(streams or {}),
               **({"resolved": dict(extra)} if extra else {}), **environment()}
+    if weights:  # what nets.load_results needs to rebuild each saved model
+        record["models"] = {k: model_description(m) for k, m in weights.items()}
     atomic_write_json(record, out / "config.json")
     atomic_write_json(flat_numbers(metrics), out / "metrics.json")
     if weights:
