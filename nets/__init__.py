@@ -10,7 +10,11 @@ Models: :class:`DiskAE` (the talk's disk autoencoder, :mod:`nets.disk_ae`),
 autoencoder :class:`PCAAE` (:mod:`nets.pca_ae`) and its baselines :class:`PlainAE` and
 :class:`BetaVAE` / :class:`BetaTCVAE` (:mod:`nets.plain_ae`, :mod:`nets.vae`, :mod:`nets.tcvae`), all built from the shared
 architecture of :mod:`nets.conv_ae` (:class:`ConvAEConfig`); the authors' own Keras layout
-:class:`OfficialAE` and :func:`load_keras_weights` for their HDF5 weights (:mod:`nets.official`).
+:class:`OfficialAE` and :func:`load_keras_weights` for their HDF5 weights (:mod:`nets.official`);
+:class:`PlacementDecoder`, a conv decoder from a 2-D position to an image (:mod:`nets.placement_decoder`).
+:class:`ConstructedPlacementDecoder` is the exact ReLU construction placing the eq. 13 Dirac (:mod:`nets.placement`).
+Saving and loading trained models: :func:`save`, :func:`load`, and :func:`load_results` for an
+experiment's results folder (:mod:`nets.saveload`).
 """
 
 from . import losses
@@ -23,6 +27,9 @@ from .plain_ae import PlainAE
 from .tcvae import BetaTCVAE, TCVAEConfig, tc_decomposition
 from .vae import BetaVAE, VAEConfig, gaussian_kl
 from .official import OfficialAE, OfficialAEConfig, load_keras_weights
+from .placement_decoder import PlacementDecoder, PlacementDecoderConfig
+from .placement import ConstructedPlacementConfig, ConstructedPlacementDecoder
+from .saveload import load, load_results, save
 
 __all__ = [
     "DiskAE",
@@ -53,4 +60,11 @@ __all__ = [
     "OfficialAE",
     "OfficialAEConfig",
     "load_keras_weights",
+    "PlacementDecoder",
+    "PlacementDecoderConfig",
+    "ConstructedPlacementDecoder",
+    "ConstructedPlacementConfig",
+    "save",
+    "load",
+    "load_results",
 ]

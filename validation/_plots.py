@@ -27,8 +27,10 @@ def pyplot():
 
 
 def finish(fig, path, *, dpi: int) -> None:
-    """Lay out ``fig``, save it to ``path`` atomically (PNG) and close it."""
-    fig.tight_layout()
+    """Lay out ``fig`` (tight layout, unless it was made with a layout engine such as
+    ``layout="constrained"``), save it to ``path`` atomically (PNG) and close it."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     atomic_savefig(fig, path, dpi=dpi)
     pyplot().close(fig)
 

@@ -58,6 +58,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
        "a trained encoder finds these weights.", "6 s", "30 s"),
     _E("position_decoder", "Decoding position",
        "Decoding a position into a continuous Dirac (eq. 13) is harder and less reliable.", "12 s", "24 s"),
+    _E("position_placement", "Placing an object",
+       "How a decoder places an object: zero insertion, short filters and ReLU build the eq.-13 Dirac "
+       "exactly (theory.placement); trained decoders on CoordConv's uniform and quadrant splits are "
+       "held against that construction.", "30 s", "7.5 min"),
     _E("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
        "Growing the latent one component at a time with a covariance penalty orders and decorrelates "
        "the latent components (eqs. 14-17).", "55 s", "38-50 min"),
