@@ -292,3 +292,88 @@ def dirac2d(positions, n) -> np.ndarray:
     dx = dirac(pos[:, 0], n)
     dy = dirac(pos[:, 1], n)
     return dy[:, :, None] * dx[:, None, :]
+
+
+#: Most vertices of one polygon: the blurred kernel scans every edge once per band between
+#: two vertex heights, ~n_vertices^2 steps per image (0.2 s at 4096 vertices).
+MAX_POLYGON_VERTICES = 4096
+
+
+def polygons(vertices, centres=None, *, radius=None, theta=0.0, size=64, sigma=1.0,
+             grey=1.0) -> np.ndarray:
+    """Blurred simple polygons (convex, star-shaped or not), filled by the even-odd rule.
+
+    ``vertices`` is either an int ``n_sides`` -- the regular polygon of circumradius ``radius``
+    with a vertex at angle ``theta`` -- or the vertex offsets ``(x, y)`` from the centre, in
+    pixels, in boundary order, rotated by ``theta`` (counter-clockwise in (x, y), clockwise on
+    screen). The blurred indicator is a Gauss-Legendre quadrature of its exact chord integral
+    (module ``_kernels``): between two vertex heights every chord end is linear in the height,
+    so the quadrature converges fast (within 1e-5 of the erf product of an axis-aligned square,
+    within 1e-3 of a finely supersampled reference; tests). ``sigma = 0`` is the even-odd
+    indicator at pixel centres, boundary included. For a self-intersecting vertex list the
+    even-odd rule decides what is inside.
+
+    Parameters
+    ----------
+    vertices : int in [3, 4096], or array (k, 2) or (n, k, 2) with k in [3, 4096]
+        Number of sides of a regular polygon, or vertex offsets (x, y) in pixels, each
+        coordinate in ``[-16*size, 16*size]``.
+    centres : None, (2,) or (n, 2)
+        Centres (x, y) in pixels, as in :func:`disks`.
+    radius : float or array (n,), pixels in ``[0, 16*size]``
+        Circumradius; required with an int ``vertices``, refused with vertex arrays.
+    theta : float or array (n,)
+        Rotation in radians (any finite value).
+    size, sigma, grey : as in :func:`disks`.
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n, size, size)
+
+    Examples
+    --------
+    >>> p = geoshape.polygons(6, radius=10.0, size=32)
+    >>> p.shape, round(float(p.sum()), 2)  # mass = (3 sqrt(3) / 2) radius^2 = 259.81
+    ((1, 32, 32), 259.81)
+    >>> star = [[10, 0], [3, 3], [0, 10], [-3, 3], [-10, 0], [-3, -3], [0, -10], [3, -3]]
+    >>> round(float(geoshape.polygons(star, size=32).sum()), 2)  # shoelace area = 120
+    120.0
+    """
+    size, sig, gr, cen = _common(size, sigma, grey, centres)
+    th = checks.real_array(theta, "theta")
+    if isinstance(vertices, (int, np.integer)) and not isinstance(vertices, (bool, np.bool_)):
+        k = checks.integer(int(vertices), "vertices", lo=3, hi=MAX_POLYGON_VERTICES)
+        if radius is None:
+            raise ValueError("radius (the circumradius, pixels) is required when vertices is a number of sides")
+        rad = _extent(radius, "radius", size)
+        n = checks.broadcast_n({"radius": rad, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
+        ang = 2.0 * np.pi * np.arange(k) / k
+        rad = checks.expand(rad, n)
+        ux = rad[:, None] * np.cos(ang)[None, :]
+        uy = rad[:, None] * np.sin(ang)[None, :]
+    else:
+        if radius is not None:
+            raise ValueError("radius must be None when vertices is an array of vertex offsets")
+        v = checks.real_array(vertices, "vertices", ndim_max=3, min_ndim=2)
+        if v.ndim == 2:
+            v = v[None]
+        if v.shape[-1] != 2 or not 3 <= v.shape[1] <= MAX_POLYGON_VERTICES:
+            raise ValueError(f"vertices must be an int n_sides or an array (k, 2) or (n, k, 2) of (x, y) "
+                             f"offsets with k in [3, {MAX_POLYGON_VERTICES}], got shape {np.shape(vertices)}")
+        lim = MAX_EXTENT_FACTOR * size
+        checks.check_range(v, "vertices", -lim, lim)
+        n = checks.broadcast_n({"vertices": v, "theta": th, "centres": cen, "sigma": sig, "grey": gr})
+        v = np.broadcast_to(v, (n,) + v.shape[1:])
+        ux, uy = v[..., 0], v[..., 1]
+    _images_budget(n, size, "vertices, size")
+    th = checks.expand(th, n)[:, None]
+    c, s = np.cos(th), np.sin(th)
+    vx = np.ascontiguousarray(checks.expand(cen[:, 0], n)[:, None] + c * ux - s * uy)
+    vy = np.ascontiguousarray(checks.expand(cen[:, 1], n)[:, None] + s * ux + c * uy)
+    out = np.empty((n, size, size), dtype=np.float32)
+    _kernels.simple_polygons_kernel(out, vx, vy, checks.expand(sig, n), checks.expand(gr, n),
+                                    _kernels._GL_X, _kernels._GL_W, _kernels.PHI_TABLE)
+    return out
+
+
+__all__.append("polygons")

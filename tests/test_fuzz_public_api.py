@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import signal
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,6 +184,9 @@ def _valid() -> dict:
         "PositionDecoder.decode": (nets.PositionDecoder(nets.PositionDecoderConfig(length=16, hidden=(8,))).decode,
                                    dict(z=torch.zeros(2, 1))),
     }
+    v.update(_valid_placement())
+    v.update(_valid_data_and_io())
+    v.update(_valid_scaling())
     if hasattr(nets, "OfficialAEConfig"):
         v["nets.OfficialAEConfig"] = (nets.OfficialAEConfig, dict(widths=(1, 2, 1), bias=True, leaky_slope=0.05))
         v["nets.OfficialAE"] = (nets.OfficialAE, dict(config=nets.OfficialAEConfig(widths=(1, 2, 1)), seed=0))
@@ -190,12 +194,74 @@ def _valid() -> dict:
     return v
 
 
+def _valid_placement() -> dict:
+    small = nets.ConstructedPlacementConfig(length=16)
+    return {
+        "theory.placement_layer": (theory.placement_layer, dict(c=[0.75, 0.25])),
+        "theory.construct_dirac": (theory.construct_dirac, dict(a=[0.3, 0.5], n_layers=4)),
+        "theory.construct_dirac2d": (theory.construct_dirac2d, dict(ax=[0.3], ay=[0.6], n_layers=3,
+                                                                    kind="pyramid")),
+        "theory.placement_layer_table": (theory.placement_layer_table, dict(n=8, positions=None)),
+        "theory.pyramid_product_gap": (theory.pyramid_product_gap, dict(n_offsets=5)),
+        "theory.disk_template": (theory.disk_template, dict(radius=2.0, sigma=1.0, half_width=None)),
+        "theory.template_placement_gap": (theory.template_placement_gap, dict(radius=2.0, sigma=1.0, size=16,
+                                                                              n_offsets=2, half_width=None)),
+        "nets.ConstructedPlacementConfig": (nets.ConstructedPlacementConfig, dict(length=16, ndim=2, template=None,
+                                                                                  combine="product",
+                                                                                  dtype="float64")),
+        "nets.ConstructedPlacementDecoder": (nets.ConstructedPlacementDecoder, dict(config=small)),
+        "ConstructedPlacementDecoder.layer_outputs": (nets.ConstructedPlacementDecoder(small).layer_outputs,
+                                                      dict(z=torch.zeros(2, 1))),
+        "nets.PlacementDecoderConfig": (nets.PlacementDecoderConfig, dict(size=16, widths=(4, 4), padding="zeros",
+                                                                          coords=False, leaky_slope=0.01)),
+        "nets.PlacementDecoder": (nets.PlacementDecoder, dict(config=nets.PlacementDecoderConfig(size=16,
+                                                                                                 widths=(4, 4)),
+                                                              seed=0)),
+        "PlacementDecoder.decode": (nets.PlacementDecoder(nets.PlacementDecoderConfig(size=16, widths=(4, 4))).decode,
+                                    dict(z=torch.zeros(2, 2))),
+    }
+
+
+def _valid_scaling() -> dict:
+    # The general-scaling modules keep their valid calls beside their own bad-value sweeps.
+    import test_scaled
+    import test_theory_gauge
+
+    v = {f"geoshape.{k}": c for k, c in test_scaled.VALID.items() if "(" not in k}
+    v.update({f"theory.{k}": c for k, c in test_theory_gauge.VALID.items() if "(" not in k})
+    return v
+
+
+def _valid_data_and_io() -> dict:
+    import tempfile
+
+    from validation.core.run import write_outputs
+
+    d = Path(tempfile.mkdtemp(prefix="geoshape-fuzz-"))
+    saved = d / "saved.pt"
+    nets.save(nets.DiskAE(TINY_DISK), saved)
+    write_outputs(d / "run", nets.TrainConfig(steps=1), {}, {"m": nets.DiskAE(TINY_DISK)})
+    np.save(d / "a.npy", IMG.astype(np.float32))
+    return {
+        "geoshape.mnist_digits": (geoshape.mnist_digits, dict(digits=[1, 2])),
+        "geoshape.digits_split": (geoshape.digits_split, dict(seed=0, n_test=20, digits=[1, 2])),
+        "geoshape.morphometrics": (geoshape.morphometrics, dict(images=IMG, threshold=0.5, scale=4)),
+        "geoshape.load_images": (geoshape.load_images, dict(path=d / "a.npy", size=None, colour="refuse")),
+        "nets.save": (nets.save, dict(model=nets.DiskAE(TINY_DISK), path=d / "m.pt")),
+        "nets.load": (nets.load, dict(path=saved)),
+        "nets.load_results": (nets.load_results, dict(folder=d / "run")),
+    }
+
+
 VALID = _valid()
 # Calls whose valid form fails on purpose (no such file): only their bad-value rows count.
 EXPECT_ERROR = {"nets.load_checkpoint"}
 SKIP = {"Labelled", "ConvergenceTable", "DiscreteAiryReport", "TwoRayFit", "PositionTable", "PositionProof",
         "ProofStep", "History", "Preset", "PRESETS", "losses", "prove_position_encoder",
-        "position_filter_conditions", "airy_zero"}
+        "position_filter_conditions", "airy_zero",
+        # result records and proofs: no argument to fuzz, or the proof refuses bad values itself
+        "PlacementProof", "PlacementTable", "PyramidGap", "TemplateGap", "prove_position_decoder",
+        "Digits", "Morphometrics", "UnitShape", "GaugeReport", "GaugeRow"}
 
 
 def test_every_public_name_is_fuzzed_or_skipped_with_a_reason():
