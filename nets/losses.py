@@ -4,15 +4,15 @@ Each is a pure function returning an unweighted scalar tensor; the training engi
 (:func:`nets.train`) multiplies it by the weight given in ``TrainConfig.regularisers``, a tuple
 of ``(name, weight)`` pairs with names from :data:`REGULARISERS`:
 
-========== ====== ======================================================================
-name       talk   value (x: inputs (n, ...), z = E(x): (n, d))
-========== ====== ======================================================================
-latent_l2  type 1 mean over pairs i < j of ``(|x_i - x_j|^2 - |z_i - z_j|^2)^2``
-denoise    type 2 the model's own loss on ``x + noise_std * eta`` with target ``x``
-encoder_l2 type 3 ``sum_l |W_l|^2`` over the encoder's weight tensors (not biases)
-all_l2     --     ``sum_l |W_l|^2`` over every weight tensor of the model
-contractive --    mean over the batch of ``|dz/dx|_F^2`` (Jacobian of E, by autograd)
-========== ====== ======================================================================
+=========== ====== ======================================================================
+name        talk   value (x: inputs (n, ...), z = E(x): (n, d))
+=========== ====== ======================================================================
+latent_l2   type 1 mean over pairs i < j of ``(|x_i - x_j|^2 - |z_i - z_j|^2)^2``
+denoise     type 2 the model's own loss on ``x + noise_std * eta`` with target ``x``
+encoder_l2  type 3 ``sum_l |W_l|^2`` over the encoder's weight tensors (not biases)
+all_l2      --     ``sum_l |W_l|^2`` over every weight tensor of the model
+contractive --     mean over the batch of ``|dz/dx|_F^2`` (Jacobian of E, by autograd)
+=========== ====== ======================================================================
 
 Norms are plain sums of squares over all pixels (the talk's ``|.|_2^2``), not per-pixel means.
 "Weights" are the parameters with two or more dimensions (conv kernels, linear matrices), so

@@ -154,7 +154,7 @@ class PlacementDecoder(nn.Module):
         if self.config.coords:
             h = self.start(self._with_coords(u[:, :, None, None].expand(n, 2, START, START)))
         else:
-            h = self.start(u).view(n, -1, START, START)
+            h = self.start(u).view(n, self.config.widths[0], START, START)
         outs = [F.leaky_relu(h, slope)]
         for conv in self.blocks:
             outs.append(F.leaky_relu(self._up(conv, self._with_coords(outs[-1])), slope))

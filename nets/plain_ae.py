@@ -21,7 +21,7 @@ __all__ = ["PlainAE"]
 
 
 class PlainAE(nn.Module):
-    """Standard autoencoder with the PCA-AE's architecture; ``forward = decode . encode``.
+    """Standard autoencoder with the PCA-AE's architecture; ``forward(x) = decode(encode(x))``.
 
     Args:
         config: a :class:`nets.conv_ae.ConvAEConfig` (default ``ConvAEConfig()``) or any

@@ -659,8 +659,8 @@ def disk_template(radius: float, sigma: float = 1.0, half_width: int | None = No
 
     Returns
     -------
-    float64 array ``(2h + 1, 2h + 1)``, ``h`` the half width: ``geoshape.disks(radius,
-    centres=(h, h), size=2h + 1, sigma=sigma)``.
+    float64 array ``(2h + 1, 2h + 1)``
+        ``h`` the half width: ``geoshape.disks(radius, centres=(h, h), size=2h + 1, sigma=sigma)``.
 
     Examples
     --------

@@ -53,7 +53,7 @@ The contract every experiment follows (:mod:`validation.core`)
   another: shared work lives in the private modules below.
 
 Layout of ``results/NAME/`` (``--out``; ``results/NAME_quick`` for ``--quick``)
----------------------------------------------------------------------------
+-------------------------------------------------------------------------------
 - ``config.json``: the run whole: the ``Config`` as run, every training's model config and
   resolved ``TrainConfig``, the random streams drawn, package versions and the git commit;
 - ``metrics.json``: flat ``{name: number}`` (NaN written as null), the numbers the table and
@@ -62,6 +62,7 @@ Layout of ``results/NAME/`` (``--out``; ``results/NAME_quick`` for ``--quick``)
   that train);
 - ``*.npz``: the arrays behind every figure, so a figure can be redrawn without training;
 - ``*.png``: the figures.
+
 Every file is written atomically (temporary file, then rename): an interrupted run never
 leaves a partial file.
 
