@@ -44,11 +44,14 @@ IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 #: The imageio plugin that reads each suffix (no guessing through other formats' readers).
 _PLUGINS = {".png": "pillow", ".tif": "tifffile", ".tiff": "tifffile"}
 _CHANNELS = {2: "grey + alpha", 3: "RGB", 4: "RGBA"}
+#: Floating images may overshoot [0, 1] by this much (then are clipped): float32 renderers
+#: such as geoshape's own blurred shapes reach 1 + 1e-6 by rounding.
+RANGE_TOL = 1e-5
 
 
 def _to_unit(arr: np.ndarray, where: str) -> np.ndarray:
     """``arr`` as float64 in [0, 1]: integers scaled by their dtype's maximum, bools as 0/1,
-    floats checked (finite, within [0, 1])."""
+    floats checked (finite, within [0, 1] up to ``RANGE_TOL``, then clipped)."""
     kind = arr.dtype.kind
     if kind == "b":
         return arr.astype(np.float64)
@@ -61,10 +64,10 @@ def _to_unit(arr: np.ndarray, where: str) -> np.ndarray:
         nan = np.isnan(out)
         if nan.any():
             raise ValueError(f"{where}: contains NaN (first at index {tuple(int(i) for i in np.argwhere(nan)[0])})")
-        if out.size and not (out.min() >= 0.0 and out.max() <= 1.0):
-            raise ValueError(f"{where}: floating-point images must lie within [0, 1], found the range "
-                             f"[{out.min():g}, {out.max():g}] (scale them first, or store integers)")
-        return out
+        if out.size and not (out.min() >= -RANGE_TOL and out.max() <= 1.0 + RANGE_TOL):
+            raise ValueError(f"{where}: floating-point images must lie within [0, 1] (to {RANGE_TOL:g}), found "
+                             f"the range [{out.min():g}, {out.max():g}] (scale them first, or store integers)")
+        return np.clip(out, 0.0, 1.0)
     raise TypeError(f"{where}: images must have an integer, bool or float dtype, got {arr.dtype}")
 
 

@@ -30,6 +30,7 @@ from .official import OfficialAE, OfficialAEConfig, load_keras_weights
 from .placement_decoder import PlacementDecoder, PlacementDecoderConfig
 from .placement import ConstructedPlacementConfig, ConstructedPlacementDecoder
 from .saveload import load, load_results, save
+from . import plotting
 
 __all__ = [
     "DiskAE",
@@ -67,4 +68,5 @@ __all__ = [
     "save",
     "load",
     "load_results",
+    "plotting",
 ]

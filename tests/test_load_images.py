@@ -10,6 +10,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+import geoshape
 from geoshape import load_images
 
 # A float64 reference rounded once to float32 against the reader's float64 -> float32 path:
@@ -85,8 +86,20 @@ def test_out_of_range_floats_are_refused_with_the_range_found(tmp_path):
     a = np.full((2, 3, 3), 0.5)
     a[0, 0, 0], a[1, 2, 2] = -0.25, 1.5
     np.save(tmp_path / "a.npy", a)
-    with pytest.raises(ValueError, match=r"within \[0, 1\], found the range \[-0.25, 1.5\]"):
+    with pytest.raises(ValueError, match=r"within \[0, 1\] \(to 1e-05\), found the range \[-0.25, 1.5\]"):
         load_images(tmp_path / "a.npy")
+
+
+def test_float_rounding_past_one_is_clipped_as_geoshape_renders_it(tmp_path):
+    imgs = geoshape.random_ellipses(50, size=28, rng=0).images
+    np.save(tmp_path / "e.npy", imgs)
+    out = load_images(tmp_path / "e.npy")
+    assert out.max() <= 1.0 and out.min() >= 0.0
+    np.testing.assert_allclose(out, np.clip(imgs, 0, 1), rtol=0, atol=0)
+    a = np.full((1, 3, 3), 1.0 + 2e-5)
+    np.save(tmp_path / "b.npy", a)
+    with pytest.raises(ValueError, match="found the range"):
+        load_images(tmp_path / "b.npy")
 
 
 @pytest.mark.parametrize("bad, message", [(np.nan, "contains NaN .first at index .1, 2, 0.."),

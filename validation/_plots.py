@@ -83,21 +83,27 @@ def plot_navigation(grids: dict[str, np.ndarray], path: Path, title: str) -> Non
 
 
 def plot_matrices(mats: dict[str, np.ndarray], path: Path, title: str, *, row_labels: Sequence[str] | None = None,
-                  vmin: float | None = 0.0, vmax: float | None = 1.0, cmap: str = "viridis") -> None:
+                  vmin: float | None = 0.0, vmax: float | None = 1.0, cmap: str = "viridis",
+                  cbar_label: str = "value") -> None:
     """One panel per model: a matrix (rows: ``row_labels`` or z_i; columns z_j) with its values
-    written in; ``vmin``/``vmax`` None means symmetric about 0."""
+    written in, each in the colour that contrasts with its cell (``nets.plotting.annotate_cells``:
+    dark on pale cells, white on dark ones), and a colour bar labelled ``cbar_label``.
+    ``vmin``/``vmax`` None means symmetric about 0 (pass a diverging ``cmap``, e.g. ``"RdBu_r"``:
+    0 is then its pale middle)."""
+    from nets.plotting import annotate_cells
+
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(mats), figsize=(3.6 * len(mats), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(mats), figsize=(4.4 * len(mats), 3.6), squeeze=False, layout="constrained")
     for ax, (name, m) in zip(axes[0], mats.items()):
         lim = float(np.abs(m).max()) or 1.0
-        ax.imshow(m, cmap=cmap, vmin=-lim if vmin is None else vmin, vmax=lim if vmax is None else vmax)
-        for (i, j), v in np.ndenumerate(m):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w" if abs(v) < 0.6 * lim else "k", fontsize=8)
+        im = ax.imshow(m, cmap=cmap, vmin=-lim if vmin is None else vmin, vmax=lim if vmax is None else vmax)
+        annotate_cells(ax, m, im, fontsize=8)
         ax.set_xticks(range(m.shape[1]))
         ax.set_xticklabels([f"z{j + 1}" for j in range(m.shape[1])])
         ax.set_yticks(range(m.shape[0]))
         ax.set_yticklabels(row_labels if row_labels is not None else [f"z{i + 1}" for i in range(m.shape[0])])
         ax.set_title(name)
+        fig.colorbar(im, ax=ax, label=cbar_label, shrink=0.8)
     fig.suptitle(title)
     finish(fig, path, dpi=110)
 

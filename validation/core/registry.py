@@ -69,6 +69,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
        "The talk's failure case: radius and grey level.", "20 s", "5.5 min"),
     _E("pca_ae_position", "PCA-like autoencoder and position",
        "Translation needs two coordinates learned together: packets of 2 components.", "25 s", "6.3 min"),
+    _E("pca_ae_fit", "PCA-like autoencoder on your own images",
+       "The PCA-AE's ordered, decorrelated latent on any images (--data; a demo set of ellipses "
+       "without it) against a plain AE, a beta-VAE and linear PCA; with --factors, on/off-target "
+       "|Spearman| and MIG / DCI.", "70 s", "about 10 min (estimated)"),
 )
 
 #: ``{name: Experiment}``.
