@@ -9,6 +9,9 @@ disk_encoder, bias_ablation, interpolation).
   numba thread each (on 2 cores, one thread per training is fastest), and loads the models;
 - :func:`codes_and_outputs`, :func:`max_reversal`, :func:`cpu_seconds`: what the experiments
   measure on every trained net.
+- :class:`ImageBank`, :func:`bank_spec`, :func:`train_bank_models`: the same nets trained on a
+  fixed set of images of any family (scaled shapes, scaled digits; ``validation.scaled_shapes``),
+  and :func:`code_fold_scale`: where a code turns back along the scale.
 
 Examples
 --------
@@ -34,7 +37,8 @@ import geoshape
 from validation.core import IN_SWEEP_ENV
 
 __all__ = ["CentredDisks", "disk_spec", "grid_specs", "train_runs", "train_models", "load_model",
-           "codes_and_outputs", "cpu_seconds", "max_reversal", "pool_map", "step_reporter"]
+           "codes_and_outputs", "cpu_seconds", "max_reversal", "pool_map", "step_reporter", "ImageBank", "bank_spec",
+           "train_bank_models", "code_fold_scale"]
 
 
 class CentredDisks:
@@ -252,3 +256,124 @@ def max_reversal(z, r) -> float:
     s = 1.0 if z[-1] >= z[0] else -1.0
     zs = s * z
     return float(np.max(np.maximum.accumulate(zs) - zs) / span)
+
+
+# ----------------------------------------------------------------------------- fixed training sets
+class ImageBank:
+    """Sampler for ``nets.train`` over a fixed training set ``images`` (n, s, s) float32 with
+    one scale each (``scales`` (n,)): any family the disk AE is trained on (scaled shapes,
+    scaled digits), drawn once. Picklable, so it travels to worker processes.
+
+    The images are kept sorted by scale. ``stratified=True`` (default) draws a batch of ``m``
+    as one image from each of ``m`` equal runs of the sorted bank, in a random order: each
+    batch then spans the scales like the whole bank (the bias-free profile is the top
+    eigenvector of the batch's second-moment matrix, eqs. 3-7, so its gradient is far less
+    noisy; :class:`CentredDisks` does the same for fresh disks). ``stratified=False`` draws
+    ``m`` images uniformly with replacement.
+
+    >>> bank = ImageBank(np.arange(8, dtype=np.float32)[:, None, None] * np.ones((8, 2, 2), np.float32),
+    ...                  np.arange(8.0)[::-1])
+    >>> x = bank(4, np.random.default_rng(0))
+    >>> sorted(int(v) for v in x[:, 0, 0] // 2)   # one image from each quarter of the scales
+    [0, 1, 2, 3]
+    """
+
+    def __init__(self, images: np.ndarray, scales, *, stratified: bool = True):
+        images = np.asarray(images, dtype=np.float32)
+        scales = np.asarray(scales, dtype=np.float64)
+        if images.ndim != 3 or scales.shape != (images.shape[0],) or images.shape[0] < 1:
+            raise ValueError(f"images (n, s, s) and scales (n,) must match, got {images.shape} and {scales.shape}")
+        order = np.argsort(scales, kind="stable")
+        self.images, self.scales = np.ascontiguousarray(images[order]), scales[order]
+        self.stratified = bool(stratified)
+        self.size = int(images.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __call__(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if not self.stratified:
+            return self.images[rng.integers(0, len(self), n)]
+        cells = (rng.permutation(n) + rng.random(n)) * (len(self) / n)
+        return self.images[np.minimum(cells.astype(np.int64), len(self) - 1)]
+
+
+def bank_spec(name: str, preset: str, *, images: np.ndarray, scales, seed: int, steps: int = 0, lr: float = 0.0,
+              stratified: bool = True, model_changes: dict | None = None, train_changes: dict | None = None,
+              progress: bool = False, threads: int = 1, device: str = "cpu") -> dict:
+    """:func:`disk_spec` for a fixed training set (:class:`ImageBank`): the same recipe from
+    ``nets.PRESETS[preset]`` at the images' side, trained by :func:`train_bank_models`."""
+    images = np.asarray(images, dtype=np.float32)
+    spec = disk_spec(name, preset, size=int(images.shape[1]), sigma=0.0, seed=seed, steps=steps, lr=lr,
+                     model_changes=model_changes, train_changes=train_changes, progress=progress,
+                     threads=threads, device=device)
+    spec.update(images=images, scales=np.asarray(scales, dtype=np.float64), stratified=bool(stratified))
+    return spec
+
+
+def _run_bank(spec: dict, steps_done=None) -> dict:
+    """Train one DiskAE on a :func:`bank_spec` (in a worker: one torch and one numba thread)."""
+    import numba
+
+    import nets
+
+    numba.set_num_threads(1)
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
+    sampler = ImageBank(spec["images"], spec["scales"], stratified=spec["stratified"])
+    callback, flush = step_reporter(steps_done)
+    hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]), callback=callback)
+    flush(hist)
+    return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
+            "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
+
+
+def train_bank_models(specs: Sequence[dict], parallel: bool = False, progress: bool = False) -> tuple[dict, dict]:
+    """Train every :func:`bank_spec` (two spawned processes with ``parallel``, in order as they
+    free up; one after another otherwise): ``({name: run}, {name: model})`` in spec order."""
+    one_bar = progress and parallel and len(specs) > 1
+    if one_bar:
+        specs = [dict(s, train=dict(s["train"], progress=False)) for s in specs]
+    runs = pool_map(_run_bank, specs, steps=[int(s["train"]["steps"]) for s in specs], parallel=parallel,
+                    progress=one_bar, desc=f"{len(specs)} disk AEs")
+    runs = {r["name"]: r for r in runs}
+    return runs, {name: load_model(r) for name, r in runs.items()}
+
+
+def code_fold_scale(z, scales, *, rtol: float = 1e-3) -> float | None:
+    """Where a code ``z(s)`` folds: the scale of its extremum; None if it is monotone.
+
+    With the scales sorted, ``z`` is first oriented by the direction of its largest excursion
+    from its value at the smallest scale (a bias-free net's codes start at E(0) = 0 and may all
+    be negative; a net with biases may decrease). It folds if it ever comes back from its
+    running maximum by more than ``rtol`` times its range (:func:`max_reversal`'s measure, so
+    a slow decline over many small steps counts as well as one step); the fold is then read as
+    :func:`theory.fold_scale` reads ``h(s)``: the scale where the oriented code is largest
+    (scales on both sides share codes). ``rtol`` absorbs the float32 rounding of a net's codes
+    (``theory.fold_scale`` uses 1e-6 on exact float64 codes).
+
+    >>> print(code_fold_scale([0.0, 2.0, 3.0, 1.0], [0.0, 1.0, 2.0, 3.0]))
+    2.0
+    >>> print(code_fold_scale([5.0, 1.0, -2.0], [0.0, 1.0, 2.0]))
+    None
+    """
+    z = np.asarray(z, dtype=np.float64)
+    s = np.asarray(scales, dtype=np.float64)
+    if z.ndim != 1 or s.shape != z.shape or z.size < 2:
+        raise ValueError(f"z and scales must be 1-D of equal length >= 2, got {z.shape} and {s.shape}")
+    if not (np.all(np.isfinite(z)) and np.all(np.isfinite(s))):
+        raise ValueError("z and scales must be finite")
+    if not 0.0 <= rtol <= 1.0:
+        raise ValueError(f"rtol must be in [0, 1], got {rtol!r}")
+    order = np.argsort(s, kind="stable")
+    zs, ss = z[order], s[order]
+    span = float(zs.max() - zs.min())
+    if span == 0.0:
+        raise ValueError("z must not be constant")
+    dev = zs - zs[0]
+    zs = zs * (1.0 if dev[np.argmax(np.abs(dev))] > 0 else -1.0)
+    if np.max(np.maximum.accumulate(zs) - zs) <= rtol * span:
+        return None
+    return float(ss[np.argmax(zs)])
