@@ -61,7 +61,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     _E("position_placement", "Placing an object",
        "How a decoder places an object: zero insertion, short filters and ReLU build the eq.-13 Dirac "
        "exactly (theory.placement); trained decoders on CoordConv's uniform and quadrant splits are "
-       "held against that construction.", "30 s", "7.5 min"),
+       "held against that construction.", "30 s", "about 8 min (20 min in a loaded 2-worker sweep)"),
     _E("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
        "Growing the latent one component at a time with a covariance penalty orders and decorrelates "
        "the latent components (eqs. 14-17).", "55 s", "38-50 min"),
