@@ -65,6 +65,7 @@ from validation._plots import finish, plot_matrices, plot_navigation, plot_order
 from validation.core import (Result, Streams, SweepSpec, format_table, ints, one_of, param, reals, run_cli,
                              write_outputs)
 from validation.runs.pca import (
+    check_betas,
     PCAExperimentConfig,
     TrainSpec,
     ablation_shares,
@@ -107,14 +108,7 @@ def models_of(config: "Config") -> list[str]:
     return [*PCA_AES, "ae", *(vae_name(b) for b in config.betas), "tcvae"]
 
 
-def _betas(value, name: str) -> tuple[float, ...]:
-    """A tuple of 1 to 6 distinct finite reals >= 0 (kept as floats)."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not 1 <= len(value) <= 6:
-        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
-    out = tuple(reals(0.0)(b, name) for b in value)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
-    return out
+_betas = check_betas  # the beta-VAE weights of a run: validation.runs.pca.check_betas
 
 
 @dataclass(frozen=True)

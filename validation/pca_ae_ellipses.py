@@ -35,6 +35,7 @@ from nets.conv_ae import ARCHS, OUTPUTS, RECON_LOSSES
 from nets.train_config import LR_SCHEDULES
 from validation import metrics as M
 from validation.runs.pca import (
+    check_betas,
     PCAExperimentConfig,
     TrainSpec,
     correlation_metrics,
@@ -77,14 +78,7 @@ def kinds_of(config: "Config") -> list[str]:
     return ["pca_ae", "pca_ae_packet", "ae"] + [vae_name(b) for b in config.betas] + ["tcvae"]
 
 
-def _betas(value, name: str) -> tuple[float, ...]:
-    """A tuple of 1 to 6 distinct finite reals >= 0 (kept as floats)."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not 1 <= len(value) <= 6:
-        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
-    out = tuple(reals(0.0)(b, name) for b in value)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
-    return out
+_betas = check_betas  # the beta-VAE weights of a run: validation.runs.pca.check_betas
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from validation import metrics as M
 from validation._plots import plot_navigation, plot_scatter
 from validation.core import ExperimentConfig, Result, Streams, format_table, ints, param, reals, write_outputs
 
-__all__ = ["PCAExperimentConfig", "TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
+__all__ = ["PCAExperimentConfig", "check_betas", "TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
            "disentanglement", "correlation_metrics", "covariance_metrics", "ordering_metrics",
            "evaluate", "run_variants", "matched_columns", "stage_table", "pca_fit", "pca_heldout_errors",
            "nested_subspace_angles", "correlation_ratio", "one_vs_rest_spearman", "decoded_mse", "stage_errors",
@@ -45,6 +45,17 @@ __all__ = ["PCAExperimentConfig", "TrainSpec", "pca_ae_seed", "fit", "fit_varian
 #: The name, for ``seed_of`` of :func:`fit_variants`, of the first stage PCA-AE variants share.
 SHARED_FIRST_STAGE = "pca_ae_first_stage"
 
+
+
+def check_betas(value, name: str) -> tuple[float, ...]:
+    """A config check: a tuple of 1 to 6 distinct finite reals >= 0 (the beta-VAE weights of a
+    run), kept as floats."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not 1 <= len(value) <= 6:
+        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
+    out = tuple(reals(0.0)(b, name) for b in value)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must be a tuple of 1 to 6 distinct finite values >= 0, got {value!r}")
+    return out
 
 @dataclass(frozen=True)
 class PCAExperimentConfig(ExperimentConfig):
