@@ -379,9 +379,7 @@ class PlacementProof:
                  f"  layer output at 2k+1: {self.odd}",
                  "  claim: layer l is max(0, 1 - |t - 2^(l-1) a|) on 2^(l-1) + 1 samples, a in [0, 1]"]
         for n, s in enumerate(self.steps, 1):
-            lines.append(f"  {n}. [{'ok' if s.holds else 'FAIL'}] {s.name}: {s.statement}")
-            lines.append(f"       under {s.hypothesis}")
-            lines.append(f"       {s.lhs}  =  {s.rhs}   (residual {s.residual})")
+            lines += s.text_lines(n)
         return "\n".join(lines)
 
     def latex(self) -> str:

@@ -262,6 +262,12 @@ class ProofStep:
     residual: sp.Expr
     holds: bool
 
+    def text_lines(self, n: int) -> list[str]:
+        """The step as printed in a proof: number ``n``, verdict, statement, hypothesis, identity."""
+        return [f"  {n}. [{'ok' if self.holds else 'FAIL'}] {self.name}: {self.statement}",
+                f"       under {self.hypothesis}",
+                f"       {self.lhs}  =  {self.rhs}   (residual {self.residual})"]
+
     def latex(self) -> str:
         mark = r"\checkmark" if self.holds else r"\times"
         name = self.name.replace("_", r"\_")
@@ -289,9 +295,7 @@ class PositionProof:
                 f"{self.claim}  ->  {'HOLDS' if self.holds else 'FAILS'}")
         lines = [head]
         for n, s in enumerate(self.steps, 1):
-            lines.append(f"  {n}. [{'ok' if s.holds else 'FAIL'}] {s.name}: {s.statement}")
-            lines.append(f"       under {s.hypothesis}")
-            lines.append(f"       {s.lhs}  =  {s.rhs}   (residual {s.residual})")
+            lines += s.text_lines(n)
         return "\n".join(lines)
 
     def latex(self) -> str:
