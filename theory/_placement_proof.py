@@ -12,7 +12,7 @@ import sympy as sp
 from geoshape import checks
 
 from .placement import FIRST_BIAS, FIRST_WEIGHT, MIX, TAPS
-from .position import ProofStep
+from .position import ProofStep, steps_latex
 
 # --------------------------------------------------------------------------- the proof
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ class PlacementProof:
 
     def latex(self) -> str:
         """An ``align*`` block, one line per step."""
-        body = " \\\\\n".join(s.latex() for s in self.steps)
-        return "\\begin{align*}\n" + body + "\n\\end{align*}"
+        return steps_latex(self.steps)
 
 
 def _hat(x):

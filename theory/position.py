@@ -275,6 +275,12 @@ class ProofStep:
                 rf"\quad ({self.hypothesis})\quad {mark}")
 
 
+def steps_latex(steps) -> str:
+    """Proof steps as one ``align*`` block, a line per step (both proofs print this way)."""
+    body = " \\\\\n".join(s.latex() for s in steps)
+    return "\\begin{align*}\n" + body + "\n\\end{align*}"
+
+
 @dataclass(frozen=True)
 class PositionProof:
     """Result of :func:`prove_position_encoder`: ``holds`` is True only if every step did."""
@@ -300,8 +306,7 @@ class PositionProof:
 
     def latex(self) -> str:
         """An ``align*`` block, one line per step."""
-        body = " \\\\\n".join(s.latex() for s in self.steps)
-        return "\\begin{align*}\n" + body + "\n\\end{align*}"
+        return steps_latex(self.steps)
 
 
 _L = sp.Symbol("L", integer=True, nonnegative=True)
