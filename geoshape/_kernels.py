@@ -2,7 +2,7 @@
 
 Nothing here validates its input; ``geoshape.shapes`` does that once and then calls
 these kernels. No ``fastmath``: the results are held against closed forms. All kernels
-share one module (~430 lines, half of it the derivations below) so that numba compiles
+share one module (~520 lines, half of it the derivations below) so that numba compiles
 and caches them together and their shared tables and constants have one home.
 
 Blurred disk (exact)

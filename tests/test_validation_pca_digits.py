@@ -18,6 +18,8 @@ from geoshape.morphometrics import FIELDS
 from nets import PCAAE, PCAAEConfig
 from nets.pca_ae import covariance_loss
 from validation import pca_ae_digits as D
+from validation.runs import digits as RD
+from validation.runs import linear_pca as LP
 from validation.runs import pca as P
 
 #: The quick run's linear check (100 L-BFGS iterations a stage): largest principal angle, every
@@ -67,7 +69,7 @@ def test_quick_run_metric_keys_and_ranges(quick):
             assert 0.0 <= m[f"{name}.{key}"] <= 1.0, (name, key, m[f"{name}.{key}"])
         for j in range(1, d + 1):
             assert math.isfinite(m[f"{name}.explained.z{j}"])
-            assert 0 <= m[f"{name}.z{j}.dominant_factor"] < len(D.FACTORS)
+            assert 0 <= m[f"{name}.z{j}.dominant_factor"] < len(RD.FACTORS)
             assert 0 <= m[f"{name}.z{j}.best_morpho"] < len(FIELDS)
             assert 0 <= m[f"{name}.z{j}.best_class"] <= 9
             dom = m[f"{name}.z{j}.dominant"]
@@ -125,15 +127,15 @@ def test_nested_subspace_angles_of_known_rotations():
     basis = np.eye(6)[:, :4]
     # rotate axis 2 towards axis 5 by 20 deg: spans of 1 and 2 axes agree, from 3 axes on 20 deg
     dirs = _rotation(6, 2, 5, 20.0) @ basis
-    np.testing.assert_allclose(P.nested_subspace_angles(dirs, basis), [0.0, 0.0, 20.0, 20.0], atol=1e-9)
+    np.testing.assert_allclose(LP.nested_subspace_angles(dirs, basis), [0.0, 0.0, 20.0, 20.0], atol=1e-9)
     # a mixing inside the nested spans (upper triangular) leaves every angle 0
     mix = np.triu(np.random.default_rng(0).normal(size=(4, 4))) + 3 * np.eye(4)
-    np.testing.assert_allclose(P.nested_subspace_angles(basis @ mix, basis), 0.0, atol=1e-6)
+    np.testing.assert_allclose(LP.nested_subspace_angles(basis @ mix, basis), 0.0, atol=1e-6)
     # two rotations in orthogonal planes: the largest of the two angles
     dirs = _rotation(6, 0, 4, 10.0) @ _rotation(6, 1, 5, 35.0) @ basis
-    np.testing.assert_allclose(P.nested_subspace_angles(dirs, basis), [10.0, 35.0, 35.0, 35.0], atol=1e-9)
+    np.testing.assert_allclose(LP.nested_subspace_angles(dirs, basis), [10.0, 35.0, 35.0, 35.0], atol=1e-9)
     with pytest.raises(ValueError, match="share p"):
-        P.nested_subspace_angles(np.ones((5, 2)), np.ones((6, 2)))
+        LP.nested_subspace_angles(np.ones((5, 2)), np.ones((6, 2)))
 
 
 def test_correlation_ratio_known_answers_and_anova():
@@ -163,7 +165,7 @@ def test_pca_heldout_errors_match_scikit_learn():
     rng = np.random.default_rng(2)
     train = rng.normal(size=(300, 6, 6)) * np.linspace(0.2, 2.0, 36).reshape(6, 6)
     test = rng.normal(size=(50, 6, 6))
-    errs = P.pca_heldout_errors(P.pca_fit(train), test, 5)
+    errs = LP.pca_heldout_errors(LP.pca_fit(train), test, 5)
     x, t = train.reshape(300, -1), test.reshape(50, -1)
     assert errs[0] == pytest.approx(np.mean((t - x.mean(0)) ** 2), rel=1e-12)
     for k in range(1, 6):
@@ -178,7 +180,7 @@ def test_linear_pca_ae_loss_is_the_full_batch_loss_on_the_images():
     rng = np.random.default_rng(3)
     x = rng.random((500, 10)) * np.linspace(0.5, 2.0, 10)
     mean, xc = x.mean(0), x - x.mean(0)
-    model = P.LinearPCAAE(mean, xc.T @ xc / len(x))
+    model = LP.LinearPCAAE(mean, xc.T @ xc / len(x))
     for k in (1, 2, 3):
         dec = torch.nn.Linear(k, 10, dtype=torch.float64)
         model.add_stage(torch.from_numpy(rng.normal(size=10)), dec)
@@ -201,12 +203,12 @@ def test_linear_pca_ae_recovers_known_axes_in_order():
     rng = np.random.default_rng(4)
     axes = np.linalg.qr(rng.normal(size=(30, 5)))[0]                # (30, 5)
     x = (rng.normal(size=(3000, 5)) * np.sqrt([5.0, 3.5, 2.5, 1.5, 1.0])) @ axes.T + 0.1 * rng.normal(size=(3000, 30))
-    model, info = P.train_linear_pca_ae(x, 5, lam_cov=1.0, iters=200, seed=7)
-    _, comps, _ = P.pca_fit(x)
+    model, info = LP.train_linear_pca_ae(x, 5, lam_cov=1.0, iters=200, seed=7)
+    _, comps, _ = LP.pca_fit(x)
     final = model.decoders[-1].weight.numpy()
-    angles = P.nested_subspace_angles(final, comps[:5].T)
+    angles = LP.nested_subspace_angles(final, comps[:5].T)
     assert angles.max() < 0.05, angles                              # measured < 1e-3 deg
-    pca = P.pca_heldout_errors(P.pca_fit(x), x, 5)
+    pca = LP.pca_heldout_errors(LP.pca_fit(x), x, 5)
     for k in range(1, 6):
         assert info[k - 1]["mse"] == pytest.approx(pca[k], rel=1e-6), k
         assert info[k - 1]["cov"] < 1e-10
@@ -229,7 +231,7 @@ class _PCADecoder(torch.nn.Module):
 def test_ablation_shares_of_linear_pca_are_its_variance_shares():
     rng = np.random.default_rng(5)
     x = (rng.normal(size=(2000, 16)) * np.linspace(2.0, 0.1, 16)).reshape(2000, 4, 4).astype(np.float32)
-    mean, comps, var = P.pca_fit(x)
+    mean, comps, var = LP.pca_fit(x)
     model = _PCADecoder(mean, comps[:3], 4)
     codes = model.encode(torch.from_numpy(x)).numpy()
     total = float(np.mean((x - x.mean(0)) ** 2, dtype=np.float64))
@@ -254,11 +256,11 @@ def test_factor_table_and_traversal_metrics_known_answers():
     morph = rng.normal(size=(200, len(FIELDS)))
     labels = np.repeat(np.arange(10), 20)
     codes = np.column_stack([np.exp(morph[:, 2]), labels.astype(float)])   # monotone in thickness; the class
-    table = D.factor_table(codes, morph, labels)
-    assert table.shape == (len(D.FACTORS), 2)
+    table = RD.factor_table(codes, morph, labels)
+    assert table.shape == (len(RD.FACTORS), 2)
     assert table[2, 0] == pytest.approx(1.0) and table[-1, 1] == pytest.approx(1.0)
     traversal = np.zeros((1, 7, len(FIELDS)))
     traversal[0, :, 4] = np.linspace(0.0, 3.0, 7) * morph[:, 4].std()        # width moves by 3 sd
-    out = D.traversal_metrics(traversal, morph, "m")
+    out = RD.traversal_metrics(traversal, morph, "m")
     assert out["m.traversal.z1.top_measure"] == 4
     assert out["m.traversal.z1.top_change"] == pytest.approx(3.0)

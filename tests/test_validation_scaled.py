@@ -20,7 +20,8 @@ import geoshape
 import theory
 from geoshape.scaled import unit_shape
 from validation import scaled_shapes as ss
-from validation.core import Streams
+from validation.core import Streams, limited_threads
+from validation.runs import scaled as rs
 from validation.runs.disk import ImageBank, code_fold_scale
 
 
@@ -140,7 +141,7 @@ def test_cli_rejects_bad_values(capsys):
 
 def test_family_names_expand_digit_groups():
     assert ss.Config(families=("disk", "digits"), digits=(8, 1)).family_list == ("disk", "digits_8", "digits_1")
-    assert ss.family_names(ss.GROUPS, (3,))[-2:] == ("digit_3", "digits_3")
+    assert rs.family_names(ss.GROUPS, (3,))[-2:] == ("digit_3", "digits_3")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -190,9 +191,9 @@ def test_code_fold_scale_refuses_bad_input():
 
 
 def test_curve_stats_of_a_dead_code():
-    fold, mono, rev = ss.curve_stats(np.zeros(5), np.arange(5.0), 1e-3)
+    fold, mono, rev = rs.curve_stats(np.zeros(5), np.arange(5.0), 1e-3)
     assert math.isnan(fold) and not mono and rev == 1.0
-    fold, mono, rev = ss.curve_stats(np.array([0.0, 1.0, 3.0, 2.0]), np.arange(4.0), 1e-3)
+    fold, mono, rev = rs.curve_stats(np.array([0.0, 1.0, 3.0, 2.0]), np.arange(4.0), 1e-3)
     assert fold == 2.0 and not mono and rev == pytest.approx(1 / 3)
 
 
@@ -213,7 +214,7 @@ def test_image_bank_draws_one_image_per_stratum():
 
 def test_allowed_scales_are_uniform_off_the_band():
     u = (np.arange(100000) + 0.5) / 100000
-    s = ss.allowed_scales(u, 10.0, (0.3, 0.5))
+    s = rs.allowed_scales(u, 10.0, (0.3, 0.5))
     assert not np.any((s >= 3.0) & (s < 5.0))
     hist, _ = np.histogram(s, bins=10, range=(0, 10))
     expect = 100000 / 8
@@ -225,30 +226,30 @@ def test_training_set_is_stratified_and_digits_are_area_exact():
     cfg = ss.Config(size=32, digits=(3,))
     st = Streams(0)
     split = geoshape.digits_split(0, n_test=100, digits=(3,))
-    fam = ss.make_family("digit_3", cfg, st, split)
-    x, s = ss.training_set(fam, 64, np.random.default_rng(0))
+    fam = rs.make_family("digit_3", cfg, st, split)
+    x, s = rs.training_set(fam, 64, np.random.default_rng(0))
     assert np.array_equal(np.floor(s * 64).astype(int), np.arange(64))        # one scale per cell
     # geoshape.scaled is area-exact: ink times (s * size / 28)^2 while nothing leaves the frame
     digit = fam.train_digits[0]
     small = s < 0.6
     np.testing.assert_allclose(x[small].sum(axis=(1, 2)), digit.sum() * (s[small] * 32 / 28) ** 2, rtol=1e-4)
     assert fam.digit_index in split[0].index[split[0].labels == 3]
-    cls = ss.make_family("digits_3", cfg, st, split)
+    cls = rs.make_family("digits_3", cfg, st, split)
     assert len(cls.test_digits) == 100 and len(cls.train_digits) == 400
 
 
 def test_shape_families_use_the_theorys_range():
     cfg, st = ss.Config(size=32), Streams(0)
-    R = {k: ss.make_family(k, cfg, st).scale_max for k in ss.SHAPES}
+    R = {k: rs.make_family(k, cfg, st).scale_max for k in rs.SHAPES}
     assert R["disk"] == R["square"] == R["annulus"] == 16.0
     assert R["star"] == pytest.approx(32 / (2 * 1.3), rel=1e-3)               # lobes reach 1 + 0.3
-    fam = ss.make_family("ellipse", cfg, st)
+    fam = rs.make_family("ellipse", cfg, st)
     x = fam.render(np.array([fam.scale_max]))[0]
     assert x[:, 0].max() > 0.3 and x[0, :].max() < 0.05                      # semi-major axis along x fills it
 
 
 def test_limited_threads_restores_torch():
     before = torch.get_num_threads()
-    with ss.limited_threads(1):
+    with limited_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before

