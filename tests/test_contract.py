@@ -214,6 +214,15 @@ def test_every_experiment_declares_its_headlines(name):
     assert isinstance(spec, SweepSpec)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_module_docstring_is_the_contract_not_lab_notes(name):
+    # claim, command, outputs, run time and the results page; measured history lives in the docs
+    doc = ast.get_docstring(ast.parse((ROOT / "validation" / f"{name}.py").read_text()))
+    assert len(doc.splitlines()) <= 22
+    assert f"python -m validation.{name}" in doc and "Run time" in doc
+    assert f"docs/results/{name}.md" in doc and (ROOT / "docs" / "results" / f"{name}.md").is_file()
+
+
 def test_registry_lookup_names_the_argument():
     from validation.core.registry import experiment, module
 

@@ -4,36 +4,19 @@
                                     [--out DIR] [--FIELD value ...]
     python -m validation.runners.sweep pca_ae_fit --seeds 0:10 --set data=my_images.npz   # over seeds
 
-Reads the images with ``geoshape.load_images`` (a ``.npy``, a ``.npz``, one PNG/TIFF file or a
-folder of them; square, any side from 8 to 1024 pixels; values in [0, 1] or integers), holds out
-``test_fraction`` of them as a test set, and trains on the rest, with one latent size
-(``latent``) and one budget for all: the PCA-AE one component a stage (eqs. 14-17), a plain AE
-and a beta-VAE (``beta``, default 4). Without ``--data`` it runs on a built-in demo set (2000
-blurred ellipses of 32 x 32 pixels with their factors a, b, theta). ``--factors file.csv``: a
-header naming the factors, then one row of numbers per image, in the images' order (a folder is
-read in sorted file-name order).
+Reads the images with ``geoshape.load_images`` (``.npy``, ``.npz``, PNG/TIFF files or a folder;
+square, side 8 to 1024), holds out ``test_fraction`` as a test set and trains, with one latent
+size and budget, the PCA-AE one component a stage (eqs. 14-17), a plain AE and a beta-VAE; without
+``--data``, a built-in demo set of 2000 blurred ellipses. ``--factors file.csv`` (a header, then
+one row per image in the images' order) adds the on-target / off-target table and MIG / DCI / SAP.
 
 Outputs in ``--out`` (default ``results/pca_ae_fit``; ``results/pca_ae_fit_quick`` with
-``--quick``): ``config.json`` (the run, the data's path and SHA-256, the random streams),
-``metrics.json``, ``weights.pt`` (``nets.load_results`` rebuilds the models), ``ordering.png``
-(the PCA-AE's test MSE after each stage beside linear PCA's with as many components),
-``covariance.png`` (latent covariance of each model), ``traversals_<model>.png`` and
-``reconstructions_<model>.png`` (``nets.plotting``), and with factors ``correlations.png``.
+``--quick``): ``config.json`` (with the data's path and SHA-256), ``metrics.json``, ``weights.pt``
+(``nets.load_results`` rebuilds the models), ``ordering.png``, ``covariance.png``,
+``traversals_<model>.png``, ``reconstructions_<model>.png``, with factors ``correlations.png``.
 
-Metrics, per model (``pca_ae``, ``ae``, ``vae``): test MSE, latent covariance and largest
-off-diagonal |correlation|; for the PCA-AE, the test MSE after each stage, linear PCA's with the
-same number of components (fitted on the test set itself: the best any affine rank-k code does
-there) and the share of the variance each stage explains, in order (``pca.kK.variance_share``:
-PCA's); with factors, |Spearman| of every factor with every component, each factor's matched
-component (the best one-to-one assignment), its on-target value and the largest off-target
-one, and MIG / DCI / SAP (``validation.metrics``).
-
-Run time: ``--quick`` (60 steps a training: 4 PCA-AE stages, the AE and the beta-VAE at latent
-4) 45 s on 200 ellipses of 28 x 28 and 70 s on the demo set, both with the 2 cores busy with
-another run; 15 s of it is training, the rest imports, measures and figures. A full run (2000
-steps a training) on the demo set: about 10 min (estimated from the quick run's training time);
-the training time grows with the image side and ``latent``.
-Measured results: docs/results/pca_ae_fit.md
+Run time: ``--quick`` 70 s on the demo set; the full run about 10 min (estimated; it grows with
+the image side and ``latent``). Metrics and measured results: docs/results/pca_ae_fit.md
 """
 
 from __future__ import annotations

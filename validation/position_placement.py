@@ -1,38 +1,23 @@
 """Placing an object: trained decoders against the constructed one, on CoordConv's splits.
 
     python -m validation.position_placement [--quick] [--seed S] [--out DIR] [--FIELD value ...]
+    python -m validation.runners.sweep position_placement --seeds 0:5      # the same over seeds
 
 The talk's open question, "How does the autoencoder place an object in an image?".
-:mod:`theory.placement` answers it by construction: zero insertion, short filters and ReLU
-turn a position into the eq.-13 Dirac exactly, and a fixed template convolution turns the
-Dirac into the object. Here decoders are *trained* to map a 2-D position ``(x, y)`` to a
-blurred disk centred there on a ``size x size`` canvas, on the protocols of CoordConv (Liu et
-al., NeurIPS 2018, "Not-so-Clevr"): a ``uniform`` split holds out a random quarter of the
-one-pixel cells the centre can fall in, a ``quadrant`` split holds out the bottom-right
-quadrant (x and y past the canvas centre). Variants (``nets.PlacementDecoder``, same layers,
-data and budget): ``zero_pad`` (the talk's decoder: a linear start map, transposed convs,
-zero padding), ``circular`` (circular padding: no border cue), ``coordconv`` (the position
-tiled beside coordinate channels that enter every layer); ``constructed`` is the exact
-construction (``nets.ConstructedPlacementDecoder``) with the object's template, untrained.
-
-Metrics ``<split>.<variant>.<metric>``: ``centroid_error_seen_px`` /
-``centroid_error_held_out_px`` (mean distance in pixels between the decoded image's centroid
-and the true centre, on fresh positions of the trained region / of the held-out one),
-``mse_seen`` / ``mse_held_out`` (per pixel, against the exact blurred disk), ``eqt_db``
-(sub-pixel translation equivariance as StyleGAN3's EQ-T: PSNR in dB between the decoding of a
-shifted position and the ideally shifted decoding, shifts uniform in ``[-shift_max,
-shift_max]^2``), and per layer l of the trained nets ``probe_r2_l{l}`` (a ridge probe's R^2
-reading the position from the layer, on seen positions it was not fit on;
-``probe_rmse_seen_px_l{l}`` / ``probe_rmse_held_out_px_l{l}``: its RMS error in pixels on seen
-and on held-out positions), ``dirac_corr_l{l}`` (the best channel's correlation with the construction's
-coarse Dirac at that resolution) and ``object_corr_l{l}`` (the same with the object itself,
-area-averaged to that resolution: a decoder that draws a coarse object and refines it scores
-high here, one that builds the construction's Dirac first scores high on ``dirac_corr``).
+:mod:`theory.placement` answers it by construction (zero insertion, short filters and ReLU
+build the eq.-13 Dirac exactly; a fixed template turns it into the object). Here decoders
+(``nets.PlacementDecoder``: ``zero_pad``, ``circular``, ``coordconv``) are trained to map a 2-D
+position to a blurred disk on CoordConv's ``uniform`` and ``quadrant`` splits and held against
+the construction (``constructed``): centroid error and MSE on seen and held-out positions,
+sub-pixel equivariance (EQ-T, dB), and per layer a position probe and the best channel's
+correlation with the construction's coarse Dirac and with the object.
 
 Outputs in ``--out`` (default ``results/position_placement``, ``results/position_placement_quick``
-with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``placement.npz``,
-``placement_error_maps.png``, ``placement_layers.png``.
-Measured results: docs/results/position_placement.md
+with ``--quick``): ``config.json``, ``metrics.json`` (keys ``<split>.<variant>.<metric>``),
+``weights.pt``, ``placement.npz``, ``placement_error_maps.png``, ``placement_layers.png``.
+
+Run time: ``--quick`` 30 s, the full run about 8 min on idle cores.
+Protocol, metrics and measured results: docs/results/position_placement.md
 """
 
 from __future__ import annotations
