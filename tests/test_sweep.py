@@ -69,6 +69,34 @@ def test_summarize_a_folder_by_hand(tmp_path):
     assert "| err | 2.000 [1.000, 3.000] |" in (tmp_path / "summary.md").read_text()
 
 
+def test_summary_shows_the_headlines_measured_and_plain_ones(tmp_path):
+    import types
+
+    from validation.core import SweepSpec
+
+    module = types.SimpleNamespace(__name__="fake", SWEEP=SweepSpec(("a", "b"), ("{v}.mse", "angle"), (("a", "b"),)))
+    full, lone = tmp_path / "full", tmp_path / "lone"
+    for s in range(3):
+        for root, metrics in ((full, {"a.mse": 1.0 + s, "b.mse": 2.0 + 2 * s, "angle": 0.5, "extra": 9.0}),
+                              (lone, {"angle": 0.1 * s, "other": 4.0, "seconds.total": 3.0})):
+            d = root / "default" / f"seed={s}"
+            d.mkdir(parents=True)
+            (d / "metrics.json").write_text(json.dumps(metrics))
+    assert [h for h, _ in sweep_summary._shown(module, ["a.mse", "b.mse", "angle"])] == ["{v}.mse", "angle"]
+    out = sweep_summary.summarize(full, module)
+    text = (full / "summary.md").read_text()
+    assert "| a.mse | 2.000 [1.000, 3.000] |" in text and "| angle | 0.500 [0.500, 0.500] |" in text
+    assert "| extra |" not in text                                  # not a headline
+    assert out["paired_variants"]["default"]["{v}.mse | b vs a"]["wins"] == 3
+    assert not any(k.startswith("angle") for k in out["paired_variants"]["default"])   # plain: no pairs
+    # a sweep that measured only a plain headline shows it alone, not empty variant columns
+    assert sweep_summary._shown(module, ["angle", "other"]) == [("angle", {"": "angle"})]
+    sweep_summary.summarize(lone, module)
+    assert "| angle | 0.100 [0.000, 0.200] |" in (lone / "summary.md").read_text()
+    # nothing declared was measured: every metric but the timings on its own
+    assert sweep_summary._shown(module, ["other"]) == [("other", {"": "other"})]
+
+
 def test_ellipse_goals_over_seeds_on_a_hand_table():
     from validation import pca_ae_ellipses as E
 

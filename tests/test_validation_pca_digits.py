@@ -96,6 +96,18 @@ def test_quick_linear_check(quick):
     assert m["linear.latent_abs_corr_max"] < 0.2   # measured 0.062 on the test digits
 
 
+def test_linear_only_writes_the_check_alone_with_the_same_numbers(quick, tmp_path):
+    lin = D.main(dataclasses.replace(quick.config, out=str(tmp_path), linear_only=True))
+    for name in ("config.json", "metrics.json", "linear_check.npz", "linear_check.png"):
+        assert (tmp_path / name).is_file(), name
+    assert not (tmp_path / "weights.pt").exists() and not (tmp_path / "navigation.png").exists()
+    assert not any(k.startswith(("pca_ae.", "ae.", "goal.pca_ae")) for k in lin.metrics)
+    # the linear check draws from its own stream: the same angles as inside the full quick run
+    for k in range(1, quick.config.n_components + 1):
+        assert lin.metrics[f"linear.angle_deg.k{k}"] == quick.metrics[f"linear.angle_deg.k{k}"]
+    assert "the linear check alone" in lin.table
+
+
 def test_sweep_declaration_and_summary(quick):
     assert set(D.SWEEP.variants) == set(D.models_of(D.Config()))
     nums, text = D.sweep_summary({0: quick.metrics, 1: quick.metrics})

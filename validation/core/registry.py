@@ -64,7 +64,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
        "held against that construction.", "30 s", "about 8 min (20 min in a loaded 2-worker sweep)"),
     _E("pca_ae_ellipses", "PCA-like autoencoder on ellipses",
        "Growing the latent one component at a time with a covariance penalty orders and decorrelates "
-       "the latent components (eqs. 14-17).", "55 s", "38-50 min"),
+       "the latent components (eqs. 14-17).", "55 s", "18 min"),
     _E("pca_ae_grey_disks", "PCA-like autoencoder on grey disks",
        "The talk's failure case: radius and grey level.", "20 s", "5.5 min"),
     _E("pca_ae_position", "PCA-like autoencoder and position",
@@ -82,7 +82,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
        "The talk's conclusion, extended to real data: on 5,000 MNIST digits a linear PCA-AE recovers the "
        "principal subspaces in order, and the PCA-AE (one component or a packet a stage) is held against "
        "linear PCA, a plain AE, beta-VAEs and a beta-TCVAE on Morpho-MNIST morphometrics, class, MIG and DCI.",
-       "55 s", "6.7 min"),
+       "55 s", "7 min (10 seeds on 2 workers: 51 min)"),
 )
 
 #: ``{name: Experiment}``.

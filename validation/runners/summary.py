@@ -12,12 +12,13 @@ An experiment module may declare, for its sweeps:
 - ``SWEEP``: a :class:`validation.core.SweepSpec` checked at import: the prefixes of the
   models one run trains (``("pca_ae", "ae")``), the headline metrics shown first in
   ``summary.md`` and plotted in the figure (templates with ``{v}`` for the variant, such as
-  ``"{v}.factors.mig"``), and the variant pairs compared seed by seed on each headline;
+  ``"{v}.factors.mig"``, or plain metric names of the run), and the variant pairs compared seed
+  by seed on each headline; headlines a sweep did not measure are left out;
 - ``sweep_summary(per_seed: dict[int, dict]) -> (dict, str)``: its own verdict over the seeds
   of one grid point (numbers for ``summary.json``, text for ``summary.md``).
 
-Without it every metric is a headline of its own (the first 12 that are not timings in the
-figure) and grid points are compared with the first one.
+Without it every metric is a headline of its own (the first :data:`MAX_PANELS` that are not
+timings in the figure) and grid points are compared with the first one.
 """
 
 from __future__ import annotations
@@ -109,14 +110,26 @@ def load_runs(out: str | Path) -> dict[str, dict[int, dict[str, float]]]:
 
 
 def _headlines(module, keys: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
-    """``[(template, {variant: metric})]``: the module's headlines (its ``SWEEP``), or every
-    key on its own."""
+    """``[(template, {variant: metric})]``: the module's headlines (its ``SWEEP``; a plain name,
+    without ``{v}``, is one metric of the run), or every key on its own."""
     variants, templates, _ = _declared(module)
-    if templates and variants:
-        return [(t, {v: t.format(v=v) for v in variants}) for t in templates]
     if templates:
-        return [(t, {"": t}) for t in templates]
+        return [(t, {v: t.format(v=v) for v in variants} if "{v}" in t else {"": t}) for t in templates]
     return [(k, {"": k}) for k in keys]
+
+
+#: Panels of the summary figure at most (five rows of three).
+MAX_PANELS = 15
+
+
+def _shown(module, keys: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
+    """The headlines of :func:`_headlines` that the runs measured (``keys``), each reduced to
+    its measured variants; every key on its own when the runs measured none of them (a run
+    that skips the headline models, e.g. ``pca_ae_digits --linear_only true``)."""
+    present = set(keys)
+    heads = [(t, {v: k for v, k in per.items() if k in present}) for t, per in _headlines(module, keys)]
+    heads = [(t, per) for t, per in heads if per]
+    return heads or [(k, {"": k}) for k in keys]
 
 
 def _declared(module) -> tuple[tuple, tuple, tuple]:
@@ -203,7 +216,7 @@ def _markdown(summary: dict, module, runs) -> str:
         stats = body["metrics"]
         lines += [f"## {point} (seeds {', '.join(map(str, body['seeds']))})", "",
                   "| metric | median [min, max] | mean | std | IQR | n |", "|---|---|---|---|---|---|"]
-        keys = [k for _, per in _headlines(module, list(stats)) for k in per.values() if k in stats]
+        keys = [k for _, per in _shown(module, [k for k in stats if not is_timing(k)]) for k in per.values()]
         for k in keys:
             s = stats[k]
             rng = f"{_fmt(s['median'])} [{_fmt(s['min'])}, {_fmt(s['max'])}]"
@@ -240,12 +253,12 @@ def _markdown(summary: dict, module, runs) -> str:
 
 
 def _figure(summary: dict, module, runs, path: Path) -> None:
-    """One strip panel per headline (at most 12): a column per (grid point, variant), a dot
-    per seed, a bar at the median."""
+    """One strip panel per headline measured (at most :data:`MAX_PANELS`): a column per (grid
+    point, variant), a dot per seed, a bar at the median."""
     from validation._plots import finish, pyplot
 
     first = next(iter(summary["points"].values()))["metrics"]
-    heads = _headlines(module, [k for k in first if not is_timing(k)][:12])[:12]
+    heads = _shown(module, [k for k in first if not is_timing(k)])[:MAX_PANELS]
     plt = pyplot()
     ncol = min(3, len(heads))
     nrow = math.ceil(len(heads) / ncol)
