@@ -15,7 +15,8 @@ reused by the next call: ``--resume``).
 Per run: ``gap_radius_err_mean/max``, ``seen_radius_err_mean/max`` (px), ``gap_off_1px``, ``mse_gap``
 / ``mse_seen``, ``monotone_share``, ``squeeze``, ``dead``; fails: over half the gap > 1 px off.
 
-Run time (2 cores): the default sweep (54 nets) 3 h 16 min, without penalties 24 min.
+Run time (2 idle cores): the default sweep (54 nets) about 1 h 45 min, without penalties about
+17 min (predicted from nets measured idle: 170 s each, two at a time).
 Measured results: docs/results/interpolation_official.md
 """
 

@@ -4,8 +4,8 @@ Used by ``python -m validation`` (the listing), :mod:`validation.runners.report`
 :mod:`validation.runners.sweep` and the tests. Times are wall-clock on the 2-core development
 machine, seed 0, one torch thread a training. Quick times were measured with
 ``python -m validation.runners.report --quick`` on 2026-12-07; the full times of every experiment
-but ``interpolation_official`` and ``pca_ae_ellipses`` (hours; not rerun) were measured on the idle machine the same
-day with the named streams (those two: ``docs/results/NAME.md``).
+but ``interpolation_official`` (hours; not rerun: ``docs/results/interpolation_official.md``) were
+measured on the idle machine the same day or after with the named streams.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     _E("interpolation_official", "Interpolating unknown radii, the authors' way",
        "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
        "their training, with the regularisers of the talk and of their code.", "40 s",
-       "3 h 16 min (54 nets)"),
+       "about 1 h 45 min (54 nets; 3 h 16 min on a loaded machine)"),
     _E("position_encoder", "Encoding position",
        "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, Table 1); "
        "a trained encoder finds these weights.", "6 s", "30 s"),
@@ -72,7 +72,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     _E("pca_ae_fit", "PCA-like autoencoder on your own images",
        "The PCA-AE's ordered, decorrelated latent on any images (--data; a demo set of ellipses "
        "without it) against a plain AE, a beta-VAE and linear PCA; with --factors, on/off-target "
-       "|Spearman| and MIG / DCI.", "70 s", "not measured (the quick run: 70 s)"),
+       "|Spearman| and MIG / DCI.", "70 s", "3.5 min (the demo set)"),
     _E("scaled_shapes", "General scaling: scaled shapes and scaled MNIST",
        "Further work of the talk: on any scaled family the bias-free decoder learns the discrete optimum, "
        "Airy composed with the gauge for star-shaped shapes (theory.gauge); the code folds only where the "
