@@ -112,12 +112,9 @@ def grid_specs(variants: Mapping[str, dict], replicates: Mapping[str, int], *, p
 _REPORT_EVERY = 25
 
 
-def _run_one(spec: dict, steps_done=None) -> dict:
-    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread).
-
-    ``steps_done``: a queue the worker puts step counts on for the parent's one progress
-    bar, or None (the spec's own ``progress`` setting then applies).
-    """
+def _train_disk_ae(spec: dict, make_sampler, steps_done) -> dict:
+    """Train the DiskAE of ``spec`` on ``make_sampler()`` with one numba thread; the record the
+    parent rebuilds the model from (state, history, wall and CPU seconds)."""
     import numba
 
     import nets
@@ -125,14 +122,23 @@ def _run_one(spec: dict, steps_done=None) -> dict:
     numba.set_num_threads(1)
     t0, c0 = time.perf_counter(), time.process_time()
     model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
-    sampler = CentredDisks(spec["size"], spec["sigma"], stratified=spec["stratified"], exclude=spec["exclude"])
     callback, flush = step_reporter(steps_done)
-    hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]), callback=callback)
+    hist = nets.train(model, make_sampler(), nets.TrainConfig(**spec["train"]), callback=callback)
     flush(hist)
     return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
             "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0}
+
+
+def _run_one(spec: dict, steps_done=None) -> dict:
+    """Train one DiskAE from a spec (in a worker process: one torch and one numba thread).
+
+    ``steps_done``: a queue the worker puts step counts on for the parent's one progress
+    bar, or None (the spec's own ``progress`` setting then applies).
+    """
+    return _train_disk_ae(spec, lambda: CentredDisks(spec["size"], spec["sigma"], stratified=spec["stratified"],
+                                                     exclude=spec["exclude"]), steps_done)
 
 
 def train_runs(specs: Sequence[dict], parallel: bool = True) -> list[dict]:
@@ -313,21 +319,8 @@ def bank_spec(name: str, preset: str, *, images: np.ndarray, scales, seed: int, 
 
 def _run_bank(spec: dict, steps_done=None) -> dict:
     """Train one DiskAE on a :func:`bank_spec` (in a worker: one torch and one numba thread)."""
-    import numba
-
-    import nets
-
-    numba.set_num_threads(1)
-    t0, c0 = time.perf_counter(), time.process_time()
-    model = nets.DiskAE(nets.DiskAEConfig(**spec["model"]), seed=spec["seed"])
-    sampler = ImageBank(spec["images"], spec["scales"], stratified=spec["stratified"])
-    callback, flush = step_reporter(steps_done)
-    hist = nets.train(model, sampler, nets.TrainConfig(**spec["train"]), callback=callback)
-    flush(hist)
-    return {"name": spec["name"], "model": spec["model"], "seed": spec["seed"],
-            "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            "history": hist.to_dict(), "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
+    return _train_disk_ae(spec, lambda: ImageBank(spec["images"], spec["scales"], stratified=spec["stratified"]),
+                          steps_done)
 
 
 def train_bank_models(specs: Sequence[dict], parallel: bool = False, progress: bool = False) -> tuple[dict, dict]:
