@@ -253,3 +253,8 @@ def test_limited_threads_restores_torch():
     with limited_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+    for bad in (0, "2", 1.5, None):
+        with pytest.raises((TypeError, ValueError), match="n"):
+            with limited_threads(bad):
+                pass
+    assert torch.get_num_threads() == before

@@ -47,10 +47,13 @@ def limited_threads(n: int):
     import torch
     from threadpoolctl import threadpool_limits
 
+    from geoshape import checks
+
+    n = checks.integer(n, "n", 1, 1024)
     prev = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(n)
     try:
-        with threadpool_limits(int(n)):
+        with threadpool_limits(n):
             yield
     finally:
         torch.set_num_threads(prev)
