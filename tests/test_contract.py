@@ -237,3 +237,15 @@ def test_registry_lookup_names_the_argument():
     with pytest.raises(TypeError, match="doc"):
         from validation.core import param
         param(1, "")
+
+
+@pytest.mark.parametrize("name", ["geoshape", "nets", "official", "sweep", "grouped"])
+def test_every_benchmark_answers_help(name, capsys):
+    """``python -m validation.bench.NAME --help`` prints its options and exits 0, run_cli-based
+    benchmarks included (their configs declare NAME, which --help's --quick line names)."""
+    mod = importlib.import_module(f"validation.bench.{name}")
+    entry = mod.cli if hasattr(mod, "cli") else mod.main
+    with pytest.raises(SystemExit) as exit_:
+        entry(["--help"])
+    assert exit_.value.code == 0
+    assert "--out" in capsys.readouterr().out

@@ -202,3 +202,44 @@ def test_gap_config_refuses_bad_values(changes, match):
 
     with pytest.raises((ValueError, TypeError), match=match):
         io.Config(**changes)
+
+
+def test_grouped_nets_compute_each_net_alone():
+    """G nets stacked as grouped convolutions: each channel through its own net, the same
+    outputs and gradients as the nets alone (float rounding), and each net given back whole."""
+    import torch
+
+    from nets.official import OfficialAE
+    from validation.bench import grouped as G
+
+    alone = [OfficialAE(seed=s) for s in (3, 7, 11)]
+    with torch.no_grad():  # biases start at zero: give them values so that their layout is tested
+        gen = torch.Generator().manual_seed(0)
+        for m in alone:
+            for layer in list(m.encoder) + list(m.decoder):
+                layer.bias.copy_(torch.randn(layer.bias.shape, generator=gen) * 0.1)
+    group = G.GroupedOfficialAE(alone)
+    x = torch.rand(5, 3, 63, 63, generator=gen)
+    y = group(x)
+    assert y.shape == (5, 3, 63, 63)
+    for g, m in enumerate(alone):
+        ref = m(x[:, g:g + 1])
+        torch.testing.assert_close(y[:, g:g + 1], ref, rtol=1e-5, atol=1e-6)
+        back = group.net(g)
+        for a, b in zip(back.state_dict().values(), m.state_dict().values()):
+            assert torch.equal(a, b)
+    ((y - x) ** 2).mean(dim=(0, 2, 3)).sum().backward()
+    for g, m in enumerate(alone):
+        xg = x[:, g:g + 1]
+        ((m(xg) - xg) ** 2).mean().backward()
+        w = group.decoder[0][0].grad                       # decoder kernels stack on input channels
+        n = w.shape[0] // 3
+        torch.testing.assert_close(w[g * n:(g + 1) * n], m.decoder[0].weight.grad, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="share one"):
+        G.GroupedOfficialAE([OfficialAE(), OfficialAE(OfficialAE().config.replace(bias=False))])
+    with pytest.raises(ValueError, match="g"):
+        group.net(3)
+    with pytest.raises(ValueError, match="groups"):
+        G.Config(groups=(1,))
+    with pytest.raises(ValueError, match="steps"):
+        G.Config(steps=5)

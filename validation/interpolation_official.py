@@ -15,8 +15,8 @@ reused by the next call: ``--resume``).
 Per run: ``gap_radius_err_mean/max``, ``seen_radius_err_mean/max`` (px), ``gap_off_1px``, ``mse_gap``
 / ``mse_seen``, ``monotone_share``, ``squeeze``, ``dead``; fails: over half the gap > 1 px off.
 
-Run time (2 idle cores): the default sweep (54 nets) about 1 h 45 min, without penalties about
-17 min (predicted from nets measured idle: 170 s each, two at a time).
+Run time (2 idle cores): the default sweep (54 nets) 1 h 35 min (measured), without penalties
+about 17 min (10 nets of about 170 s, two at a time).
 Measured results: docs/results/interpolation_official.md
 """
 

@@ -27,7 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -43,6 +43,7 @@ NAME = "bench_sweep"
 class Config:
     """bench_sweep settings."""
 
+    NAME: ClassVar[str] = NAME
     seed: int = 0
     out: str = f"results/{NAME}"
     runs: int = 4

@@ -4,8 +4,7 @@ Used by ``python -m validation`` (the listing), :mod:`validation.runners.report`
 :mod:`validation.runners.sweep` and the tests. Times are wall-clock on the 2-core development
 machine, seed 0, one torch thread a training. Quick times were measured with
 ``python -m validation.runners.report --quick`` on 2026-12-07; the full times of every experiment
-but ``interpolation_official`` (hours; not rerun: ``docs/results/interpolation_official.md``) were
-measured on the idle machine the same day or after with the named streams.
+were measured on the idle machine the same day or after with the named streams.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     _E("interpolation_official", "Interpolating unknown radii, the authors' way",
        "The same claim under the authors' protocol: their network, their finite 8-bit data set and "
        "their training, with the regularisers of the talk and of their code.", "40 s",
-       "about 1 h 45 min (54 nets; 3 h 16 min on a loaded machine)"),
+       "1 h 35 min (54 nets, idle machine)"),
     _E("position_encoder", "Encoding position",
        "Filtering by [1, 2, 1] and subsampling extracts the position of a Dirac (eqs. 9-12, Table 1); "
        "a trained encoder finds these weights.", "6 s", "30 s"),

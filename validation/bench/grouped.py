@@ -1,0 +1,276 @@
+"""The authors' net: G nets trained one after another, or together as grouped convolutions.
+
+    python -m validation.bench.grouped [--quick] [--groups 2,4] [--steps N] [--processes P] [--out DIR]
+
+A sweep of the authors' net (``interpolation_official``: 54 nets) trains tiny nets (1,116
+parameters, channels 1-8), whose steps are bound by per-call overhead rather than arithmetic.
+:class:`GroupedOfficialAE` stacks G nets of one layout into one: every layer a convolution with
+``groups=G``, net g reading channel g of a ``(batch, G, 63, 63)`` input. With the loss the sum
+of the G nets' own losses, each net's gradient is the one it has alone, and Adam is elementwise,
+so G nets trained together follow their separate trajectories up to float rounding (checked:
+``max_abs_grad_difference`` after one step, ``max_abs_param_difference`` after ``check_steps``).
+
+Both sides run the same plain loop (Adam 0.01, eps 1e-7, batches of 64 drawn per net from its
+own generator, per-pixel MSE, one thread), in blocks ordered separate, grouped, grouped,
+separate so that the machine's drift weighs on both; the ratio is (time of G nets one after
+another) / (time of the G nets grouped). ``--processes 2`` runs the whole measurement in two
+processes at once, as a sweep's two workers share the two cores. Writes ``config.json``,
+``metrics.json`` and ``bench_grouped.png`` atomically into ``--out``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from geoshape import checks
+from nets.official import OfficialAE, OfficialAEConfig
+from validation._plots import finish, pyplot
+from validation.core import Result, format_table, param, run_cli, write_outputs
+from validation.runs import official as R
+
+__all__ = ["GroupedOfficialAE", "Config", "measure", "main", "cli"]
+
+NAME = "bench_grouped"
+
+
+class GroupedOfficialAE(nn.Module):
+    """``len(models)`` nets of one :class:`~nets.official.OfficialAE` layout as one module.
+
+    Layer ``i`` holds the G nets' kernels stacked along the output channels (encoder) or the
+    input channels (decoder) and convolves with ``groups=G``; ``forward`` maps ``(n, G, s, s)``
+    to ``(n, G, s, s)``, channel g through net g. :meth:`net` gives net g back as an
+    ``OfficialAE``.
+    """
+
+    def __init__(self, models: Sequence[OfficialAE]) -> None:
+        super().__init__()
+        if len(models) < 1 or not all(isinstance(m, OfficialAE) for m in models):
+            raise TypeError("models must be a non-empty sequence of nets.OfficialAE")
+        if len({m.config for m in models}) != 1:
+            raise ValueError("models must share one OfficialAEConfig")
+        self.config, self.groups = models[0].config, len(models)
+
+        def stacked(layers):
+            return nn.ParameterList(
+                [nn.Parameter(torch.cat([l.weight.detach() for l in layers]).clone()),
+                 nn.Parameter(torch.cat([l.bias.detach() for l in layers]).clone())
+                 if layers[0].bias is not None else None])
+
+        k = len(self.config.widths) - 1
+        self.encoder = nn.ModuleList(stacked([m.encoder[i] for m in models]) for i in range(k))
+        self.decoder = nn.ModuleList(stacked([m.decoder[i] for m in models]) for i in range(k))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g, slope = self.groups, self.config.leaky_slope
+        h = x
+        for w, b in self.encoder:
+            h = F.leaky_relu(F.conv2d(h, w, b, stride=2, groups=g), slope)
+        for w, b in self.decoder:
+            # bias after the convolution, as nets.OfficialAE does
+            h = F.conv_transpose2d(h, w, None, stride=2, groups=g)
+            if b is not None:
+                h = h + b[:, None, None]
+            h = F.leaky_relu(h, slope)
+        return h
+
+    def net(self, g: int) -> OfficialAE:
+        """Net ``g`` (0-based) as a separate ``OfficialAE`` carrying its current weights."""
+        g = checks.integer(g, "g", lo=0, hi=self.groups - 1)
+        out = OfficialAE(self.config)
+        with torch.no_grad():
+            for layers, mine in ((out.encoder, self.encoder), (out.decoder, self.decoder)):
+                for layer, (w, b) in zip(layers, mine):
+                    n = w.shape[0] // self.groups
+                    layer.weight.copy_(w[g * n:(g + 1) * n])
+                    if b is not None:
+                        nb = b.shape[0] // self.groups
+                        layer.bias.copy_(b[g * nb:(g + 1) * nb])
+        return out
+
+
+@dataclass(frozen=True)
+class Config:
+    """bench_grouped settings."""
+
+    NAME: ClassVar[str] = NAME
+    seed: int = param(0, "seed of the nets' initial weights, data and batch order")
+    out: str = param(f"results/{NAME}", "output folder")
+    groups: tuple[int, ...] = param((2, 4), "numbers of nets trained together, each in [2, 64]")
+    steps: int = param(300, "optimiser steps of every net in a block, >= 10")
+    processes: int = param(1, "processes running the whole measurement at once, in [1, 8] (2: as a "
+                              "sweep's two workers on two cores)")
+    check_steps: int = param(20, "steps after which the grouped and the separate weights are compared, >= 1")
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(groups=(2,), steps=20, check_steps=5, out=f"results/{NAME}_quick")
+
+    def __post_init__(self) -> None:
+        checks.integer(self.seed, "seed", lo=0)
+        if not isinstance(self.groups, tuple) or not self.groups:
+            raise TypeError(f"groups must be a non-empty tuple of ints, got {self.groups!r}")
+        for i, g in enumerate(self.groups):
+            checks.integer(g, f"groups[{i}]", lo=2, hi=64)
+        checks.integer(self.steps, "steps", lo=10)
+        checks.integer(self.processes, "processes", lo=1, hi=8)
+        checks.integer(self.check_steps, "check_steps", lo=1)
+
+
+def _loop(model: nn.Module, data: list[np.ndarray], steps: int, seed: int) -> float:
+    """Seconds for ``steps`` Adam steps; ``data``: the nets' training sets (one if not grouped)."""
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, eps=1e-7)
+    gens = [np.random.default_rng([seed, g]) for g in range(len(data))]
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        batch = [d[gen.choice(len(d), 64, replace=False)] for d, gen in zip(data, gens)]
+        x = torch.from_numpy(np.stack(batch, axis=1))          # (64, G, s, s)
+        y = model(x)
+        loss = ((y - x) ** 2).mean(dim=(0, 2, 3)).sum()         # each net's own MSE, summed
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def _nets(g: int, seed: int) -> list[OfficialAE]:
+    return [OfficialAE(OfficialAEConfig(), seed=int(np.random.SeedSequence([seed, 1, i]).generate_state(1)[0]))
+            for i in range(g)]
+
+
+def _data(g: int, seed: int) -> list[np.ndarray]:
+    return [R.authors_data(1000, seed=int(np.random.SeedSequence([seed, 2, i]).generate_state(1)[0]))[0]
+            for i in range(g)]
+
+
+def _agreement(g: int, seed: int, steps: int) -> tuple[float, float]:
+    """Largest gradient difference after one step and weight difference after ``steps``
+    between the G nets trained grouped and each trained alone on the same batches."""
+    data = _data(g, seed)
+    grouped = GroupedOfficialAE(_nets(g, seed))
+    alone = _nets(g, seed)
+    x = torch.from_numpy(np.stack([d[:64] for d in data], axis=1))
+    ((grouped(x) - x) ** 2).mean(dim=(0, 2, 3)).sum().backward()
+    grad = 0.0
+    for i, m in enumerate(alone):
+        xi = x[:, i:i + 1]
+        ((m(xi) - xi) ** 2).mean(dim=(0, 2, 3)).sum().backward()
+        for layers, mine in ((m.encoder, grouped.encoder), (m.decoder, grouped.decoder)):
+            for layer, (w, _) in zip(layers, mine):
+                n = w.shape[0] // g
+                grad = max(grad, float((w.grad[i * n:(i + 1) * n] - layer.weight.grad).abs().max()))
+    grouped = GroupedOfficialAE(_nets(g, seed))
+    _loop(grouped, data, steps, seed)
+    diff = 0.0
+    for i, m in enumerate(_nets(g, seed)):
+        _loop_alone(m, [data[i]], steps, seed, i)
+        diff = max(diff, max(float((a - b).detach().abs().max())
+                             for a, b in zip(m.parameters(), grouped.net(i).parameters())))
+    return grad, diff
+
+
+def _loop_alone(model: OfficialAE, data: list[np.ndarray], steps: int, seed: int, index: int) -> float:
+    """:func:`_loop` for net ``index`` of a group, alone: the same batch generator it has there."""
+    opt = torch.optim.Adam(model.parameters(), lr=0.01, eps=1e-7)
+    gen = np.random.default_rng([seed, index])
+    d = data[0]
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        x = torch.from_numpy(d[gen.choice(len(d), 64, replace=False)][:, None])
+        loss = ((model(x) - x) ** 2).mean(dim=(0, 2, 3)).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def measure(groups: Sequence[int], steps: int, seed: int = 0, check_steps: int = 20) -> dict:
+    """Seconds of G nets alone (one after another) and grouped, blocks separate, grouped,
+    grouped, separate, for every G in ``groups``; one thread."""
+    torch.set_num_threads(1)
+    out: dict = {}
+    _loop_alone(_nets(1, seed)[0], _data(1, seed), 10, seed, 0)   # first-call costs out of the blocks
+    for g in groups:
+        data = _data(g, seed)
+        sep, grp = [], []
+
+        def separate() -> float:
+            return sum(_loop_alone(m, [data[i]], steps, seed, i) for i, m in enumerate(_nets(g, seed)))
+
+        def together() -> float:
+            return _loop(GroupedOfficialAE(_nets(g, seed)), data, steps, seed)
+
+        sep.append(separate())
+        grp.append(together())
+        grp.append(together())
+        sep.append(separate())
+        grad, diff = _agreement(g, seed, check_steps)
+        out[g] = {"seconds_separate": float(np.sum(sep)), "seconds_grouped": float(np.sum(grp)),
+                  "ratio": float(np.sum(sep) / np.sum(grp)),
+                  "net_steps_per_second_separate": 2 * g * steps / float(np.sum(sep)),
+                  "net_steps_per_second_grouped": 2 * g * steps / float(np.sum(grp)),
+                  "max_abs_grad_difference": grad, "max_abs_param_difference": diff}
+    return out
+
+
+def _measure_job(args) -> dict:
+    return measure(*args)
+
+
+def main(config: Config) -> Result:
+    out = Path(config.out)
+    args = (config.groups, config.steps, config.seed, config.check_steps)
+    if config.processes == 1:
+        found = [measure(*args)]
+    else:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(config.processes) as pool:
+            found = pool.map(_measure_job, [args] * config.processes)
+    metrics: dict = {"processes": config.processes, "steps": config.steps}
+    rows = []
+    for g in config.groups:
+        each = [f[g] for f in found]
+        sep = float(np.sum([e["seconds_separate"] for e in each]))
+        grp = float(np.sum([e["seconds_grouped"] for e in each]))
+        m = {"ratio": sep / grp, "seconds_separate": sep, "seconds_grouped": grp,
+             "net_steps_per_second_separate": float(np.mean([e["net_steps_per_second_separate"] for e in each])),
+             "net_steps_per_second_grouped": float(np.mean([e["net_steps_per_second_grouped"] for e in each])),
+             "max_abs_grad_difference": max(e["max_abs_grad_difference"] for e in each),
+             "max_abs_param_difference": max(e["max_abs_param_difference"] for e in each)}
+        metrics.update({f"g{g}.{k}": v for k, v in m.items()})
+        rows.append([g, m["net_steps_per_second_separate"], m["net_steps_per_second_grouped"], m["ratio"],
+                     m["max_abs_grad_difference"], m["max_abs_param_difference"]])
+    fig, ax = pyplot().subplots(figsize=(5.0, 3.2))
+    gs = list(config.groups)
+    ax.plot(gs, [metrics[f"g{g}.net_steps_per_second_separate"] for g in gs], "o-", label="one after another")
+    ax.plot(gs, [metrics[f"g{g}.net_steps_per_second_grouped"] for g in gs], "s-", label="grouped convolutions")
+    ax.set_xticks(gs)
+    ax.set_xlabel("nets trained (G)")
+    ax.set_ylabel("net-steps/s per process (one thread)")
+    ax.set_title(f"authors' net, {config.processes} process(es): grouped / separate = "
+                 + ", ".join(f"{metrics[f'g{g}.ratio']:.2f}" for g in gs), fontsize=9)
+    ax.legend(fontsize=8)
+    finish(fig, out / "bench_grouped.png", dpi=110)
+    write_outputs(out, config, metrics)
+    table = format_table(rows, ["G", "net-steps/s alone", "net-steps/s grouped", "speed-up",
+                                "max |grad diff|", f"max |w diff| @{config.check_steps}"])
+    table += (f"\n\n{config.steps} steps a net a block, blocks separate, grouped, grouped, separate; "
+              f"{config.processes} process(es) at once, one thread each")
+    return Result(config, metrics, table, out)
+
+
+def cli(argv: Sequence[str] | None = None) -> Result:
+    return run_cli(Config, main, argv, __doc__, "config.json, metrics.json, bench_grouped.png")
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])
