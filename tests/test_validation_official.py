@@ -239,6 +239,10 @@ def test_grouped_nets_compute_each_net_alone():
         G.GroupedOfficialAE([OfficialAE(), OfficialAE(OfficialAE().config.replace(bias=False))])
     with pytest.raises(ValueError, match="g"):
         group.net(3)
+    with pytest.raises(ValueError, match=r"x must be .*\(batch, 3, 63, 63\)"):
+        group(torch.zeros(2, 2, 63, 63))
+    with pytest.raises(TypeError, match="models"):
+        G.GroupedOfficialAE([])
     with pytest.raises(ValueError, match="groups"):
         G.Config(groups=(1,))
     with pytest.raises(ValueError, match="steps"):

@@ -70,7 +70,10 @@ class GroupedOfficialAE(nn.Module):
         self.decoder = nn.ModuleList(stacked([m.decoder[i] for m in models]) for i in range(k))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g, slope = self.groups, self.config.leaky_slope
+        g, slope, n = self.groups, self.config.leaky_slope, self.config.size
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != (g, n, n):
+            raise ValueError(f"x must be a tensor of shape (batch, {g}, {n}, {n}), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         h = x
         for w, b in self.encoder:
             h = F.leaky_relu(F.conv2d(h, w, b, stride=2, groups=g), slope)
@@ -125,16 +128,16 @@ class Config:
         checks.integer(self.check_steps, "check_steps", lo=1)
 
 
-def _loop(model: nn.Module, data: list[np.ndarray], steps: int, seed: int) -> float:
-    """Seconds for ``steps`` Adam steps; ``data``: the nets' training sets (one if not grouped)."""
+def _loop(model: nn.Module, data: list[np.ndarray], steps: int, seed: int, first: int = 0) -> float:
+    """Seconds for ``steps`` Adam steps of ``model`` on the training sets ``data`` of nets
+    ``first, first + 1, ...`` of a group (one set: a net alone, with the batches it has in the group)."""
     opt = torch.optim.Adam(model.parameters(), lr=0.01, eps=1e-7)
-    gens = [np.random.default_rng([seed, g]) for g in range(len(data))]
+    gens = [np.random.default_rng([seed, first + g]) for g in range(len(data))]
     t0 = time.perf_counter()
     for _ in range(steps):
         batch = [d[gen.choice(len(d), 64, replace=False)] for d, gen in zip(data, gens)]
         x = torch.from_numpy(np.stack(batch, axis=1))          # (64, G, s, s)
-        y = model(x)
-        loss = ((y - x) ** 2).mean(dim=(0, 2, 3)).sum()         # each net's own MSE, summed
+        loss = ((model(x) - x) ** 2).mean(dim=(0, 2, 3)).sum()  # each net's own MSE, summed
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -171,25 +174,10 @@ def _agreement(g: int, seed: int, steps: int) -> tuple[float, float]:
     _loop(grouped, data, steps, seed)
     diff = 0.0
     for i, m in enumerate(_nets(g, seed)):
-        _loop_alone(m, [data[i]], steps, seed, i)
+        _loop(m, [data[i]], steps, seed, i)
         diff = max(diff, max(float((a - b).detach().abs().max())
                              for a, b in zip(m.parameters(), grouped.net(i).parameters())))
     return grad, diff
-
-
-def _loop_alone(model: OfficialAE, data: list[np.ndarray], steps: int, seed: int, index: int) -> float:
-    """:func:`_loop` for net ``index`` of a group, alone: the same batch generator it has there."""
-    opt = torch.optim.Adam(model.parameters(), lr=0.01, eps=1e-7)
-    gen = np.random.default_rng([seed, index])
-    d = data[0]
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        x = torch.from_numpy(d[gen.choice(len(d), 64, replace=False)][:, None])
-        loss = ((model(x) - x) ** 2).mean(dim=(0, 2, 3)).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return time.perf_counter() - t0
 
 
 def measure(groups: Sequence[int], steps: int, seed: int = 0, check_steps: int = 20) -> dict:
@@ -197,13 +185,13 @@ def measure(groups: Sequence[int], steps: int, seed: int = 0, check_steps: int =
     grouped, separate, for every G in ``groups``; one thread."""
     torch.set_num_threads(1)
     out: dict = {}
-    _loop_alone(_nets(1, seed)[0], _data(1, seed), 10, seed, 0)   # first-call costs out of the blocks
+    _loop(_nets(1, seed)[0], _data(1, seed), 10, seed)   # first-call costs out of the blocks
     for g in groups:
         data = _data(g, seed)
         sep, grp = [], []
 
         def separate() -> float:
-            return sum(_loop_alone(m, [data[i]], steps, seed, i) for i, m in enumerate(_nets(g, seed)))
+            return sum(_loop(m, [data[i]], steps, seed, i) for i, m in enumerate(_nets(g, seed)))
 
         def together() -> float:
             return _loop(GroupedOfficialAE(_nets(g, seed)), data, steps, seed)
