@@ -247,3 +247,17 @@ def test_grouped_nets_compute_each_net_alone():
         G.Config(groups=(1,))
     with pytest.raises(ValueError, match="steps"):
         G.Config(steps=5)
+    with pytest.raises(ValueError, match="identity_steps"):
+        G.Config(identity_steps=0)
+
+
+def test_grouped_net_after_one_step_is_the_net_alone_to_rounding():
+    """One Adam step from the same weights and batch: the grouped net 0's training MSE is the
+    one alone to float rounding, and its weights are at most one step's size (lr 0.01) apart."""
+    from validation.bench import grouped as G
+
+    found = G.identity((2, 3), steps=1, seed=5)
+    for g in (2, 3):
+        assert found[f"g{g}.mse"] == pytest.approx(found["mse_alone"], rel=1e-4)
+        assert found[f"g{g}.max_abs_param_difference_from_alone"] <= 2 * 0.01
+    assert "g3.max_abs_param_difference_from_g2" in found and "g2.max_abs_param_difference_from_g2" not in found

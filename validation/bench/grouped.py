@@ -7,8 +7,13 @@ parameters, channels 1-8), whose steps are bound by per-call overhead rather tha
 :class:`GroupedOfficialAE` stacks G nets of one layout into one: every layer a convolution with
 ``groups=G``, net g reading channel g of a ``(batch, G, 63, 63)`` input. With the loss the sum
 of the G nets' own losses, each net's gradient is the one it has alone, and Adam is elementwise,
-so G nets trained together follow their separate trajectories up to float rounding (checked:
+so G nets trained together start on their separate trajectories, equal up to float rounding (checked:
 ``max_abs_grad_difference`` after one step, ``max_abs_param_difference`` after ``check_steps``).
+Those rounding-level differences do not stay small: ``identity_steps`` steps of net 0 alone and
+in every group compare the weights and the per-pixel MSE on its training set (``identity.*``:
+whether a net trained in a group is the net that one net's run trains, and whether its group's
+size changes it). Measured at 1.3x, and a grouped net is not the net its seed trains alone (its
+weights 1.23 apart after 600 steps), so the sweeps train one net at a time (README, "Benchmarks").
 
 Both sides run the same plain loop (Adam 0.01, eps 1e-7, batches of 64 drawn per net from its
 own generator, per-pixel MSE, one thread), in blocks ordered separate, grouped, grouped,
@@ -37,7 +42,7 @@ from validation._plots import finish, pyplot
 from validation.core import Result, format_table, param, run_cli, write_outputs
 from validation.runs import official as R
 
-__all__ = ["GroupedOfficialAE", "Config", "measure", "main", "cli"]
+__all__ = ["GroupedOfficialAE", "Config", "measure", "identity", "main", "cli"]
 
 NAME = "bench_grouped"
 
@@ -112,10 +117,12 @@ class Config:
     processes: int = param(1, "processes running the whole measurement at once, in [1, 8] (2: as a "
                               "sweep's two workers on two cores)")
     check_steps: int = param(20, "steps after which the grouped and the separate weights are compared, >= 1")
+    identity_steps: int = param(600, "steps of net 0 alone and in every group before its weights and MSE "
+                                     "are compared (the authors' protocol's first 600 steps), >= 1")
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(groups=(2,), steps=20, check_steps=5, out=f"results/{NAME}_quick")
+        return cls(groups=(2,), steps=20, check_steps=5, identity_steps=40, out=f"results/{NAME}_quick")
 
     def __post_init__(self) -> None:
         checks.integer(self.seed, "seed", lo=0)
@@ -126,6 +133,7 @@ class Config:
         checks.integer(self.steps, "steps", lo=10)
         checks.integer(self.processes, "processes", lo=1, hi=8)
         checks.integer(self.check_steps, "check_steps", lo=1)
+        checks.integer(self.identity_steps, "identity_steps", lo=1)
 
 
 def _loop(model: nn.Module, data: list[np.ndarray], steps: int, seed: int, first: int = 0) -> float:
@@ -180,6 +188,37 @@ def _agreement(g: int, seed: int, steps: int) -> tuple[float, float]:
     return grad, diff
 
 
+def identity(groups: Sequence[int], steps: int, seed: int = 0) -> dict:
+    """Net 0 after ``steps`` steps alone and in a group of each G in ``groups`` (same initial
+    weights, data and batches): its per-pixel MSE on its 1000 training images, and the largest
+    weight difference from the net alone and from net 0 of the first group; one thread."""
+    torch.set_num_threads(1)
+    data = _data(max(groups), seed)
+    x = torch.from_numpy(data[0][:, None])
+
+    def mse(m: OfficialAE) -> float:
+        with torch.no_grad():
+            return float(((m(x) - x) ** 2).mean())
+
+    def diff(a: OfficialAE, b: OfficialAE) -> float:
+        return max(float((p - q).detach().abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+
+    alone = _nets(1, seed)[0]
+    _loop(alone, data[:1], steps, seed)
+    out: dict = {"steps": steps, "mse_alone": mse(alone)}
+    first = None
+    for g in groups:
+        group = GroupedOfficialAE(_nets(g, seed))
+        _loop(group, data[:g], steps, seed)
+        net = group.net(0)
+        first = first if first is not None else net
+        out[f"g{g}.mse"] = mse(net)
+        out[f"g{g}.max_abs_param_difference_from_alone"] = diff(net, alone)
+        if g != groups[0]:
+            out[f"g{g}.max_abs_param_difference_from_g{groups[0]}"] = diff(net, first)
+    return out
+
+
 def measure(groups: Sequence[int], steps: int, seed: int = 0, check_steps: int = 20) -> dict:
     """Seconds of G nets alone (one after another) and grouped, blocks separate, grouped,
     grouped, separate, for every G in ``groups``; one thread."""
@@ -223,7 +262,9 @@ def main(config: Config) -> Result:
 
         with mp.get_context("spawn").Pool(config.processes) as pool:
             found = pool.map(_measure_job, [args] * config.processes)
+    ident = identity(config.groups, config.identity_steps, config.seed)
     metrics: dict = {"processes": config.processes, "steps": config.steps}
+    metrics.update({f"identity.{k}": v for k, v in ident.items()})
     rows = []
     for g in config.groups:
         each = [f[g] for f in found]
@@ -237,7 +278,7 @@ def main(config: Config) -> Result:
         metrics.update({f"g{g}.{k}": v for k, v in m.items()})
         rows.append([g, m["net_steps_per_second_separate"], m["net_steps_per_second_grouped"], m["ratio"],
                      m["max_abs_grad_difference"], m["max_abs_param_difference"]])
-    fig, ax = pyplot().subplots(figsize=(5.0, 3.2))
+    fig, (ax, bx) = pyplot().subplots(1, 2, figsize=(9.0, 3.2), gridspec_kw={"width_ratios": [3, 2]})
     gs = list(config.groups)
     ax.plot(gs, [metrics[f"g{g}.net_steps_per_second_separate"] for g in gs], "o-", label="one after another")
     ax.plot(gs, [metrics[f"g{g}.net_steps_per_second_grouped"] for g in gs], "s-", label="grouped convolutions")
@@ -247,12 +288,22 @@ def main(config: Config) -> Result:
     ax.set_title(f"authors' net, {config.processes} process(es): grouped / separate = "
                  + ", ".join(f"{metrics[f'g{g}.ratio']:.2f}" for g in gs), fontsize=9)
     ax.legend(fontsize=8)
+    labels = ["alone"] + [f"in G={g}" for g in gs]
+    bx.bar(labels, [ident["mse_alone"]] + [ident[f"g{g}.mse"] for g in gs], color=["C0"] + ["C1"] * len(gs))
+    bx.set_ylabel("net 0: per-pixel MSE on its training set")
+    bx.set_title(f"same seed, weights, batches; after {config.identity_steps} steps", fontsize=9)
     finish(fig, out / "bench_grouped.png", dpi=110)
     write_outputs(out, config, metrics)
     table = format_table(rows, ["G", "net-steps/s alone", "net-steps/s grouped", "speed-up",
                                 "max |grad diff|", f"max |w diff| @{config.check_steps}"])
     table += (f"\n\n{config.steps} steps a net a block, blocks separate, grouped, grouped, separate; "
               f"{config.processes} process(es) at once, one thread each")
+    table += (f"\nnet 0 after {config.identity_steps} steps: MSE alone {ident['mse_alone']:.4g}, "
+              + ", ".join(f"in a group of {g} {ident[f'g{g}.mse']:.4g} (weights "
+                          f"{ident[f'g{g}.max_abs_param_difference_from_alone']:.3g} from alone"
+                          + (f", {ident[f'g{g}.max_abs_param_difference_from_g{config.groups[0]}']:.3g} "
+                             f"from G={config.groups[0]}" if g != config.groups[0] else "") + ")"
+                          for g in config.groups))
     return Result(config, metrics, table, out)
 
 
