@@ -107,8 +107,11 @@ def batch(t: Any, name: str, min_n: int = 1) -> torch.Tensor:
 
 def matrix(t: Any, name: str, min_rows: int = 1) -> torch.Tensor:
     """A 2-D tensor ``(m, d)`` with ``m >= min_rows`` and ``d >= 1`` (e.g. the codes of a batch)."""
-    if not isinstance(t, torch.Tensor) or t.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D tensor (m, d), got {getattr(t, 'shape', type(t).__name__)}")
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (m, d), got {type(t).__name__}"
+                        + (" (convert it with torch.from_numpy)" if isinstance(t, np.ndarray) else ""))
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D tensor (m, d), got shape {tuple(t.shape)}")
     if t.shape[0] < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows (a batch), got {t.shape[0]}")
     if t.shape[1] < 1:

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from geoshape import checks
+from geoshape.streams import stream_seed
 
 from . import _checks
 from . import conv_ae as _conv_ae
@@ -53,14 +54,20 @@ from .train_config import TrainConfig
 __all__ = [
     "PCAAEConfig",
     "PCAAE",
+    "stage_seed",
     "covariance_loss",
     "train_pca_ae",
     # re-exported from nets.conv_ae
     *_conv_ae.__all__,
 ]
 
-#: Stage k of a PCAAE with seed s draws its weights from seed ``s * SEED_STRIDE + k``.
-SEED_STRIDE = 1000
+
+def stage_seed(seed: int, k: int, role: str) -> int:
+    """Seed of stage ``k``'s (1-based) ``role`` ("init" or "train") of a PCA-AE seeded with
+    ``seed``: the named stream ``stage/k/role`` (:func:`geoshape.streams.stream_seed`), so that
+    no stage of one seed shares a stream with a stage of another (``seed + k`` would give
+    seed 0's stage 2 the stream of seed 1's stage 1)."""
+    return stream_seed(seed, f"stage/{k}/{role}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,9 +148,9 @@ class PCAAE(nn.Module):
 
     Args:
         config: :class:`PCAAEConfig` (default: ``PCAAEConfig()``).
-        seed: stage k's modules are drawn from a private generator seeded with
-            ``seed * 1000 + k``; same seed -> same weights; the global RNG is untouched.
-            An int in ``[0, (2**63 - 1 - n_stages) // 1000]``.
+        seed: stage k's modules are drawn from a private generator seeded with the named
+            stream ``stage/k/init`` of ``seed`` (:func:`stage_seed`); same seed -> same
+            weights; the global RNG is untouched. An int in ``[0, 2**63 - 1]``.
 
     Shapes: ``encode`` ``(n, 1, s, s)`` or ``(n, s, s)`` -> ``(n, d_k)``, ``d_k`` the
     components of stages 1..k (:attr:`latent_dim`); ``decode`` ``(n, d_k)`` -> ``(n, 1, s, s)``;
@@ -168,10 +175,6 @@ class PCAAE(nn.Module):
     def __init__(self, config: PCAAEConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
         config, seed = _checks.model_args(config, PCAAEConfig, PCAAEConfig, seed)
-        max_seed = (checks.MAX_SEED - config.n_stages) // SEED_STRIDE
-        if seed > max_seed:
-            raise ValueError(f"seed must be <= (2**63 - 1 - n_stages) // {SEED_STRIDE} = {max_seed} (stage k "
-                             f"draws from seed * {SEED_STRIDE} + k), got {seed}")
         _checks.weights_budget(_n_parameters(config), "config (size, widths, packet, n_stages)")
         self.config = config
         self.seed = seed
@@ -196,7 +199,7 @@ class PCAAE(nn.Module):
             m.eval()
         k = self.stage + 1
         ref = next(self.parameters(), None)
-        with _checks.seeded(self.seed * SEED_STRIDE + k):
+        with _checks.seeded(stage_seed(self.seed, k, "init")):
             enc = make_encoder(cfg, cfg.packets[k - 1], zero_mean=True)
             dec = make_decoder(cfg, sum(cfg.packets[:k]))
             init_weights(enc, cfg.init, cfg.leaky_slope)
@@ -277,7 +280,8 @@ def train_pca_ae(config: PCAAEConfig, data, train_config, *, val_data=None, seed
         config: the model's :class:`PCAAEConfig`.
         data, val_data: as for ``nets.train`` (array of images or a sampler).
         train_config: one ``nets.TrainConfig`` used for every stage (stage k runs with
-            ``seed = train_config.seed + k - 1`` so batches differ between stages), or a
+            ``seed`` the named stream ``stage/k/train`` of ``train_config.seed``,
+            :func:`stage_seed`, so batches differ between stages and seeds), or a
             sequence of ``n_stages`` configs. With a ``checkpoint_dir``, stage k checkpoints
             into ``checkpoint_dir/stage_k`` (so ``resume`` works stage by stage).
         seed: model initialisation seed (see :class:`PCAAE`).
@@ -297,7 +301,7 @@ def train_pca_ae(config: PCAAEConfig, data, train_config, *, val_data=None, seed
         configs = [
             dataclasses.replace(
                 train_config,
-                seed=train_config.seed + k,
+                seed=stage_seed(train_config.seed, k + 1, "train"),
                 **(
                     {"checkpoint_dir": os.path.join(str(train_config.checkpoint_dir), f"stage_{k + 1}")}
                     if getattr(train_config, "checkpoint_dir", None)

@@ -249,3 +249,34 @@ def test_every_benchmark_answers_help(name, capsys):
         entry(["--help"])
     assert exit_.value.code == 0
     assert "--out" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, runner", [("geoshape", "main"), ("nets", "run"), ("official", "main")])
+def test_a_quick_benchmark_never_writes_into_the_full_runs_folder(name, runner, monkeypatch):
+    """``--quick`` goes to ``results/bench_NAME_quick``, the full run to ``results/bench_NAME``,
+    as for the experiments (the README quotes the full runs' numbers)."""
+    mod = importlib.import_module(f"validation.bench.{name}")
+    seen = []
+
+    def fake(*args, **kwargs):
+        first = args[0]
+        seen.append(str(getattr(first, "out", None) or (args[1] if runner == "run" else first)))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(mod, runner, fake)
+    entry = mod.cli if hasattr(mod, "cli") else mod.main
+    for argv, want in ((["--quick"], f"results/bench_{name}_quick"), ([], f"results/bench_{name}")):
+        with pytest.raises(SystemExit):
+            entry(argv)
+        assert Path(seen[-1]) == Path(want)
+
+
+@pytest.mark.parametrize("name", [e.name for e in EXPERIMENTS])
+def test_a_module_docstring_gives_the_registrys_run_times(name):
+    """``--help``, ``python -m validation`` and the README read the registry; the module's own
+    docstring must say the same quick and full times."""
+    doc = importlib.import_module(f"validation.{name}").__doc__
+    para = " ".join(doc[doc.index("\nRun time"):].split("\n\n")[0].split())
+    spec = REGISTRY[name]
+    assert f"``--quick`` {spec.quick_time}" in para, para
+    assert spec.full_time.split(" (")[0] in para, para

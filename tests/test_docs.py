@@ -174,3 +174,41 @@ def test_site_builds_with_warnings_as_errors(tmp_path):
     # the example ran: its page embeds the figures the build rendered
     assert list((out / "_images").glob("sphx_glr_plot_1_disk_airy_*.png")), "gallery figures not rendered"
     assert "Airy" in gallery.read_text(encoding="utf-8")
+
+
+def test_every_results_page_quotes_its_kept_sweeps_as_their_summaries_give():
+    """The generated block of each results page equals what the kept sweeps' summary.json
+    give (``python -m validation.runners.pages`` rewrites it)."""
+    from validation.runners import pages
+
+    stale = pages.update(ROOT, check=True)
+    assert not stale, f"run python -m validation.runners.pages: stale {[p.name for p in stale]}"
+
+
+def test_pages_block_from_a_hand_made_sweep(tmp_path):
+    """A sweep folder of two seeds: the block gives the median [min, max] by hand, replaces only
+    the text between the markers, and --check finds a hand-edited block stale."""
+    import json
+
+    from validation.runners import pages
+    from validation.runners import summary as S
+
+    sweep = tmp_path / "docs" / "sweeps" / "kept"
+    for s, v in ((0, 0.2), (1, 0.6)):
+        d = sweep / "default" / f"seed={s}"
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({"pca_ae.on_target.grey": v, "seconds.total": 3.0}))
+    (sweep / "sweep.json").write_text(json.dumps({"experiment": "pca_ae_grey_disks", "quick": False}))
+    S.summarize(sweep, importlib.import_module("validation.pca_ae_grey_disks"), write=True)
+    page = tmp_path / "docs" / "results" / "pca_ae_grey_disks.md"
+    page.parent.mkdir(parents=True)
+    page.write_text(f"# Title\n\nbefore\n\n{pages.BEGIN}\nold\n{pages.END}\n\nafter\n")
+    assert pages.update(tmp_path, check=True) == [page]
+    assert pages.update(tmp_path) == [page]
+    text = page.read_text()
+    assert "| `pca_ae.on_target.grey` | 0.400 [0.200, 0.600] | 2 |" in text
+    assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "old" not in text
+    assert "seconds.total" not in text
+    assert pages.update(tmp_path, check=True) == []
+    page.write_text(text.replace("0.400 [", "0.500 ["))
+    assert pages.main(["--check", "--root", str(tmp_path)]) == 1

@@ -260,7 +260,7 @@ SKIP = {"Labelled", "ConvergenceTable", "DiscreteAiryReport", "TwoRayFit", "Posi
         "ProofStep", "History", "Preset", "PRESETS", "losses", "prove_position_encoder",
         "position_filter_conditions", "airy_zero",
         # result records and proofs: no argument to fuzz, or the proof refuses bad values itself
-        "PlacementProof", "PlacementTable", "PyramidGap", "TemplateGap", "prove_position_decoder",
+        "PlacementProof", "PlacementTable", "PyramidGap", "TemplateGap", "prove_position_decoder",  # PROOF_BAD
         "Digits", "Morphometrics", "UnitShape", "GaugeReport", "GaugeRow"}
 
 
@@ -441,6 +441,13 @@ def _claim_returning(value):
 #: Bad values of the proof functions' arguments: everything in BAD but the defaults (claim=None
 #: is the default claim and would run the whole proof), and claims that are callables of the
 #: wrong arity or return something that is not a number or a sympy expression.
+def _real_pair(v) -> bool:
+    try:
+        return np.shape(v) == (2,) and np.isfinite(np.asarray(v, dtype=float)).all()
+    except (TypeError, ValueError):
+        return False
+
+
 PROOF_BAD = {
     ("theory.prove_position_encoder", "phi"): [v for v in BAD] + [(1, 2, None), (1, 2, "x"), (1, 2, [1]),
                                                                    (1, 2, True), np.ones((3, 1))],
@@ -448,13 +455,20 @@ PROOF_BAD = {
         _claim_returning(None), _claim_returning([1]), _claim_returning("i + 1"), lambda L: L, lambda: 0],
     ("theory.position_filter_conditions", "claim"): [v for v in BAD if v is not None] + [
         _claim_returning(None), _claim_returning([1]), _claim_returning("i + 1"), lambda L: L, lambda: 0],
+    ("theory.prove_position_decoder", "taps"): [v for v in BAD] + [[[1, 2, 3]], [[]],
+                                                                  [[1, 0, np.nan, 0, 1]] * 4],
+    ("theory.prove_position_decoder", "mix"): [v for v in BAD] + [(1, 1), (1, 1, -1, np.inf), ((1, 1), (1, 1))],
+    # a pair of reals is a valid first layer (the proof then says whether it places the Dirac)
+    ("theory.prove_position_decoder", "first_weight"): [v for v in BAD if not _real_pair(v)] + [(1,), (1, 2, 3), (np.nan, 1)],
+    ("theory.prove_position_decoder", "first_bias"): [v for v in BAD if not _real_pair(v)] + [(1,), (np.inf, 0)],
 }
 
 
 @pytest.mark.parametrize("name, arg", sorted(PROOF_BAD))
 def test_the_proof_refuses_bad_values_naming_the_argument(name, arg):
     fn = {"theory.prove_position_encoder": theory.prove_position_encoder,
-          "theory.position_filter_conditions": theory.position_filter_conditions}[name]
+          "theory.position_filter_conditions": theory.position_filter_conditions,
+          "theory.prove_position_decoder": theory.prove_position_decoder}[name]
     failures = []
     for value in PROOF_BAD[(name, arg)]:
         old = signal.signal(signal.SIGALRM, _alarm)

@@ -52,6 +52,11 @@ def test_covariance_loss_hand_computed():
     assert float(covariance_loss(z, 1)) == pytest.approx(16.0 / 9.0, rel=1e-6)
     # first stage, single component: nothing to penalise
     assert float(covariance_loss(torch.randn(8, 1), 1)) == 0.0
+    # a numpy array is refused for what it is, not for its shape
+    with pytest.raises(TypeError, match=r"z must be a torch.Tensor .*ndarray.*from_numpy"):
+        covariance_loss(np.ones((4, 2)), 1)
+    with pytest.raises(ValueError, match=r"z must be a 2-D tensor .*\(4,\)"):
+        covariance_loss(torch.ones(4), 1)
 
 
 def test_covariance_loss_mean_over_pairs_matches_numpy():
@@ -552,14 +557,20 @@ def test_seed_is_checked_by_every_model(build):
             build(SMALL, bad)
 
 
-def test_pca_ae_seed_leaves_room_for_the_stage_seeds():
-    top = (2**63 - 1 - SMALL.n_stages) // 1000
-    m = PCAAE(SMALL, seed=top)
+def test_stage_streams_never_meet_across_seeds_or_stages():
+    """No stage of one seed draws weights or batches from a stream of another seed or stage
+    (``seed + k`` would give seed 0's stage 2 the batches of seed 1's stage 1)."""
+    from nets.pca_ae import stage_seed
+
+    seeds = [stage_seed(s, k, role) for s in range(50) for k in range(1, 6) for role in ("init", "train")]
+    assert len(set(seeds)) == len(seeds)
+    assert all(0 <= v <= 2**63 - 1 for v in seeds)
+    m = PCAAE(SMALL, seed=2**63 - 1)  # the whole seed range
     for _ in range(SMALL.n_stages):
-        m.add_stage()  # seeds top * 1000 + k, all <= 2**63 - 1
-    with pytest.raises(ValueError, match=r"seed must be <= .*seed \* 1000 \+ k"):
-        PCAAE(SMALL, seed=top + 1)
-    PlainAE(SMALL, seed=2**63 - 1)  # one seed only: the whole range
+        m.add_stage()
+    a, b = PCAAE(SMALL, seed=0), PCAAE(SMALL, seed=1)
+    a.add_stage(), a.add_stage(), b.add_stage()
+    assert not torch.equal(a.encoders[1].convs[0].weight, b.encoders[0].convs[0].weight)
 
 
 @pytest.mark.parametrize("build", [

@@ -91,10 +91,39 @@ def test_summary_shows_the_headlines_measured_and_plain_ones(tmp_path):
     assert not any(k.startswith("angle") for k in out["paired_variants"]["default"])   # plain: no pairs
     # a sweep that measured only a plain headline shows it alone, not empty variant columns
     assert sweep_summary._shown(module, ["angle", "other"]) == [("angle", {"": "angle"})]
-    sweep_summary.summarize(lone, module)
+    lone_out = sweep_summary.summarize(lone, module)
     assert "| angle | 0.100 [0.000, 0.200] |" in (lone / "summary.md").read_text()
+    # the declared headlines it did not measure are named, not dropped in silence
+    assert out["points"]["default"]["not_measured"] == []
+    assert lone_out["points"]["default"]["not_measured"] == ["a.mse", "b.mse"]
+    assert "Declared headlines no run measured (2): a.mse, b.mse" in (lone / "summary.md").read_text()
     # nothing declared was measured: every metric but the timings on its own
     assert sweep_summary._shown(module, ["other"]) == [("other", {"": "other"})]
+
+
+def test_summary_figure_plots_every_declared_headline(tmp_path, monkeypatch):
+    """More declared headlines than MAX_PANELS: every one gets a panel (the cap is for modules
+    that declare none)."""
+    import types
+
+    from validation.core import SweepSpec
+
+    n = sweep_summary.MAX_PANELS + 4
+    module = types.SimpleNamespace(__name__="fake", SWEEP=SweepSpec(("a",), tuple(f"m{i}" for i in range(n)), ()))
+    for s in range(2):
+        d = tmp_path / "default" / f"seed={s}"
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps({f"m{i}": float(i + s) for i in range(n)}))
+    titles: list[str] = []
+    from matplotlib.axes import Axes
+
+    original = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), original(ax, t, *a, **k))[1])
+    sweep_summary.summarize(tmp_path, module)
+    assert titles == [f"m{i}" for i in range(n)]
+    titles.clear()
+    sweep_summary.summarize(tmp_path, None)    # nothing declared: the first MAX_PANELS metrics
+    assert len(titles) == sweep_summary.MAX_PANELS
 
 
 def test_ellipse_goals_over_seeds_on_a_hand_table():

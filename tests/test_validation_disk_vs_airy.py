@@ -18,7 +18,7 @@ import torch
 import nets
 from validation import disk_vs_airy
 
-# theory.discrete_vs_airy, 64x64, sigma 1: 8.55e-3 with 1024 radii (DESIGN / theory docs);
+# theory.discrete_vs_airy, 64x64, sigma 1: 8.55e-3 with 1024 radii (measured with the function);
 # 256 quadrature radii move it by < 1e-3.
 DISCRETE_VS_AIRY = (0.0070, 0.0100)
 

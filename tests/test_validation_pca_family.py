@@ -1,7 +1,7 @@
 """PCA-AE family tests that need the validation package: the linear toy set whose principal
 patterns the PCA-AE must recover in order (measured with ``validation.metrics``), and the
-PCA-AE experiments' command line and output contract (``validation._experiment``,
-``validation.pca_ae_grey_disks``). Moved here from tests/test_pca_ae.py unchanged, so that the
+PCA-AE experiments' command line and output contract (``validation.core``,
+``validation.pca_ae_grey_disks``). Moved here from tests/test_pca_ae.py, so that the
 nets tests do not import the experiments."""
 
 import numpy as np
@@ -28,11 +28,12 @@ PCA_RESIDUAL_GAP = 4e-3
 
 
 def test_linear_toy_recovers_pattern_order():
-    """A regression test of seed 0, not the claim over seeds: over model seeds 0-5 (same data,
-    250 steps) the third stage follows a3 with |corr| 0.96, 0.03, 0.28, 0.26, 0.50, 0.08, so
-    only seed 0 passes diag > 0.9; with 1000 steps and SeedSequence-derived stage seeds, 2 of
-    6 did (0.97, 0.98; the others 0.27-0.72). The first two stages are recovered on every seed
-    but one (|corr| >= 0.96; 0.81 and 0.78 on the exceptions)."""
+    """Seed 0 of what holds over seeds. With the stages' named streams, 1000 steps, model
+    seeds 0-5 (same data): the first two stages follow a1, a2 on every seed (|corr| >= 0.97),
+    off-target |corr| <= 0.134, the stage errors decrease and stay within 3.6e-3 of PCA's
+    residuals. The third stage is not recovered as a rule: it follows a3 with |corr| 0.82,
+    0.98, 0.84, 0.98, 0.15, 0.98 (3 of 6 above 0.9; at 250 steps 1 of 6), so it is not asserted
+    here -- a finding, not a tolerance to tune."""
     rng = np.random.default_rng(0)
     s, k = 16, 3
     patterns = np.linalg.qr(rng.normal(size=(s * s, k)))[0].T.reshape(k, s, s) * 4.0
@@ -45,22 +46,22 @@ def test_linear_toy_recovers_pattern_order():
     x, _ = make(4096, 1)
     xt, at = make(1000, 2)
     cfg = PCAAEConfig(size=s, n_stages=k, output="linear", widths=(8, 16))
-    model, hist = train_pca_ae(cfg, x, _quick(steps=250, batch_size=64, lr=3e-3, val_fraction=0.1), seed=0)
+    model, hist = train_pca_ae(cfg, x, _quick(steps=1000, batch_size=64, lr=3e-3, val_fraction=0.1), seed=0)
     assert len(hist) == k
     with torch.no_grad():
         z = model.encode(torch.from_numpy(xt)).numpy()
     _, table = M.abs_correlation_table(z, {f"a{i}": at[:, i] for i in range(k)})
-    # component i must follow coefficient i (diagonal), nothing else (off-diagonal)
+    # components 1, 2 must follow coefficients 1, 2 (diagonal), nothing else (off-diagonal)
     diag, off = np.diag(table), table[~np.eye(k, dtype=bool)]
-    assert diag.min() > 0.9, f"|corr(z_i, a_i)| = {diag.round(3)}\n{table.round(3)}"
+    assert diag[:2].min() > 0.9, f"|corr(z_i, a_i)| = {diag.round(3)}\n{table.round(3)}"
     assert off.max() < 0.2, f"off-target |corr| = {off.max():.3f}\n{table.round(3)}"
     with torch.no_grad():
         errs = [float(torch.mean((model.reconstruct(torch.from_numpy(xt), i + 1)[:, 0] - torch.from_numpy(xt)) ** 2))
                 for i in range(k)]
     assert errs[0] > errs[1] > errs[2], f"reconstruction error per stage not decreasing: {errs}"
     # PCA's residual after i components: the per-pixel variance left, 16 / s^2 * sum sigma_j^2 over
-    # j >= i (each pattern has squared norm 16). Measured: 0.0203, 0.0047, 0.0017 against 0.0195,
-    # 0.0039, 0; the bound is about 2x the worst gap (1.7e-3).
+    # j >= i (each pattern has squared norm 16). Measured at seed 0: 0.0203, 0.0046, 0.0010 against
+    # 0.0195, 0.0039, 0; over seeds 0-5 the worst gap is 3.6e-3 (seed 4's third stage).
     ideal = [16.0 / s**2 * float(np.sum(sigma[i + 1:] ** 2)) for i in range(k)]
     gap = np.abs(np.array(errs) - ideal)
     assert gap.max() < PCA_RESIDUAL_GAP, f"stage errors {np.round(errs, 4)} vs PCA residuals {np.round(ideal, 4)}"

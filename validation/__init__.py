@@ -22,10 +22,17 @@ pca_ae_ellipses         the PCA-like AE orders and decorrelates its components (
                         plain AE and beta-VAEs
 pca_ae_grey_disks       the PCA-AE's failure case: radius and grey level
 pca_ae_position         radius and 2-D position: one component a stage against packets
+pca_ae_fit              the PCA-AE on your own images (``--data``) against a plain AE, a
+                        beta-VAE and linear PCA
+scaled_shapes           general scaling: the disk theory for any scaled shape and scaled digits
+pca_ae_digits           the PCA-AE on 5,000 MNIST digits against PCA, AE, beta-VAEs, beta-TCVAE
+position_placement      how a decoder places an object: the constructive proof, trained decoders
+                        on CoordConv's splits held against it
 ======================= =======================================================================
 
-Benchmarks (ratios against a baseline measured in the same run): ``bench.geoshape``,
-``bench.nets``, ``bench.sweep`` (the sweep runner's throughput on 1 and N workers).
+Benchmarks (``python -m validation.bench.NAME``, ratios against a baseline measured in the same
+run): ``geoshape``, ``nets``, ``official`` (the transposed convolutions' bias inside or after),
+``grouped`` (G nets as grouped convolutions), ``sweep`` (the sweep runner on 1 and N workers).
 
 Over seeds and grids: ``python -m validation.runners.sweep NAME --seeds 0:10 [--set field=v1,v2]``
 (:mod:`validation.runners.sweep`, on Dask distributed; statistics in :mod:`validation.runners.summary`).

@@ -1,7 +1,6 @@
 """Validation's own output formats, written atomically with :mod:`geoshape.io`:
 ``metrics.json`` holds flat numbers (:func:`flat_numbers`), figure data goes to compressed
-``.npz`` files (:func:`save_npz`). ``atomic_write_json`` is also re-exported here because
-``validation.bench.geoshape`` imports it from this module."""
+``.npz`` files (:func:`save_npz`)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from geoshape.io import atomic_write_bytes, atomic_write_json
+from geoshape.io import atomic_write_bytes
 
-__all__ = ["flat_numbers", "save_npz", "atomic_write_json"]
+__all__ = ["flat_numbers", "save_npz"]
 
 
 def flat_numbers(d: dict) -> dict[str, float]:

@@ -3,7 +3,7 @@
     python -m validation.bias_ablation [--quick] [--seed S] [--out DIR] [--FIELD value ...]
 
 Trains the talk's 1-D-latent disk autoencoder with biases (``nets.PRESETS["bias"]``) and the
-bias-free nets of ``bias_free_runs`` (``"init:seed:lr:steps[:schedule]"``) on blurred centred
+bias-free nets of ``bias_free_runs`` (``"init:replicate:lr:steps[:schedule]"``) on blurred centred
 disks (the project's protocol: 64x64, sigma 1), and sets their held-out MSE beside the floors
 of a bias-free decoder on the same disks.
 
@@ -14,7 +14,7 @@ Outputs in ``--out`` (default ``results/bias_ablation``, ``results/bias_ablation
 Metrics: ``mse_rank1_floor``, ``mse_two_ray_floor`` (one profile per sign of z), per net
 ``over_rank1_<run>``, ``floor_given_signs_<run>``; ``min_over_floor_given_signs`` (>= 1: a theorem).
 
-Run time (2 cores): full run 3-4 min, ``--quick`` about 41 s.
+Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 20 s.
 Measured results: docs/results/bias_ablation.md
 """
 

@@ -15,7 +15,7 @@ Metrics (worst replicate; ``_s<k>`` each): ``r2_z_area`` (R^2 of z ~ r^2), ``r2_
 ``r2_z_pixel_sum``, ``jacobian_flatness`` (1 for a literal averaging filter),
 ``monotonic_fraction``.
 
-Run time (2 cores): full run 1.5 min, ``--quick`` about 43 s.
+Run time (2 idle cores, one torch thread a training): full run 1.7 min, ``--quick`` 30 s.
 Measured results: docs/results/disk_encoder.md
 """
 

@@ -14,7 +14,7 @@ Outputs in ``--out`` (default ``results/disk_vs_airy``, ``results/disk_vs_airy_q
 Metrics (unit-norm profiles, distance <= 2): ``l2_ae_vs_discrete``, ``l2_ae_vs_airy``,
 ``l2_discrete_vs_airy``; ``mse_bias_free_over_floor`` (rank-1 floor), ``mse_with_bias``.
 
-Run time (2 cores): full run 3.5 min, ``--quick`` 40-70 s.
+Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 30 s.
 Measured results: docs/results/disk_vs_airy.md
 """
 

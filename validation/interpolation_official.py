@@ -16,7 +16,7 @@ Per run: ``gap_radius_err_mean/max``, ``seen_radius_err_mean/max`` (px), ``gap_o
 / ``mse_seen``, ``monotone_share``, ``squeeze``, ``dead``; fails: over half the gap > 1 px off.
 
 Run time (2 idle cores): the default sweep (54 nets) 1 h 35 min (measured), without penalties
-about 17 min (10 nets of about 170 s, two at a time).
+about 17 min (10 nets of about 170 s, two at a time); ``--quick`` 40 s.
 Measured results: docs/results/interpolation_official.md
 """
 

@@ -15,7 +15,7 @@ Outputs in ``--out`` (default ``results/official_model``, ``results/official_mod
 Metrics: ``r2_z_area`` / ``r2_z_radius``, ``monotone_share``, ``max_reversal``, ``mse`` and
 ``mse_band_<lo>_<hi>``, ``radius_err_mean`` / ``radius_err_max`` (decoded radius, px).
 
-Run time: full run 5 min (one core), ``--quick`` about 20 s.
+Run time (2 idle cores, one torch thread): full run 2.5 min, ``--quick`` 15 s.
 Measured results: docs/results/official_model.md
 """
 

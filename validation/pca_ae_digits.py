@@ -16,7 +16,7 @@ Outputs in ``--out`` (default ``results/pca_ae_digits``, ``results/pca_ae_digits
 ``linear_check.png``, ``navigation.png``, ``traversal_morphometrics.png``, ``correlations.png``,
 ``covariance.png``, ``ordering.png``.
 
-Run time (2-core machine, one torch thread a training): ``--quick`` 55 s, the full run about 7 min.
+Run time (2 idle cores, one torch thread a training): full run 7 min, ``--quick`` 55 s.
 Protocol, metrics, goals and measured results: docs/results/pca_ae_digits.md
 """
 
@@ -41,7 +41,7 @@ from validation._plots import finish, plot_matrices, plot_navigation, plot_order
 from validation.core import (Result, Streams, SweepSpec, flag, format_table, ints, limited_threads, one_of, param,
                              reals, run_cli, write_outputs)
 from validation.runs.digits import ANGLE_GOAL_DEG, FACTORS, linear_check, measure_model
-from validation.runs.linear_pca import pca_fit, pca_heldout_errors
+from validation.runs.linear_pca import LBFGS_RECIPE, pca_fit, pca_heldout_errors
 from validation.runs.pca import PCAExperimentConfig, TrainSpec, check_betas, correlation_ratio, fit, fit_variants
 
 NAME = "pca_ae_digits"
@@ -199,7 +199,7 @@ def _main(config: Config) -> Result:
 
 def _split_note() -> dict:
     return {"split": "geoshape.digits_split(seed, n_test): stream 'digits_split' of the seed, child c for class c",
-            "factors": list(FACTORS)}
+            "factors": list(FACTORS), "linear_pca_ae_optimizer": dict(LBFGS_RECIPE)}
 
 
 def goals(metrics: dict, names: Sequence[str]) -> dict:

@@ -16,7 +16,8 @@ Metrics, per model: the PCAAE notebook's protocol (:func:`protocol`: area on z1,
 diagonal ratios on z2 / z3, off-target excess over the data's own correlations), MIG, DCI
 (lasso and gradient-boosted trees), SAP, test MSE; over seeds, :data:`SEED_GOALS`.
 
-Run time: 18 min a seed (seed 0 on an idle core; 7 models), ``--quick`` 18 s (2 idle cores).
+Run time (2 idle cores, one torch thread a training): full run 18 min (7 models),
+``--quick`` 55 s.
 Measured results: docs/results/pca_ae_ellipses.md
 """
 

@@ -15,8 +15,9 @@ Outputs in ``--out`` (default ``results/pca_ae_fit``; ``results/pca_ae_fit_quick
 (``nets.load_results`` rebuilds the models), ``ordering.png``, ``covariance.png``,
 ``traversals_<model>.png``, ``reconstructions_<model>.png``, with factors ``correlations.png``.
 
-Run time: ``--quick`` 70 s on the demo set; the full run 3.5 min on the demo set (it grows with
-the image side and ``latent``). Metrics and measured results: docs/results/pca_ae_fit.md
+Run time (2 idle cores, one torch thread a training): full run 3.5 min on the demo set (it
+grows with the image side and ``latent``), ``--quick`` 70 s.
+Metrics and measured results: docs/results/pca_ae_fit.md
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ Metrics, per model: |Pearson| factor x component with the best matching (``on_ta
 ``off_target_max``, monotonicity, MIG / DCI / SAP against (radius, grey), the latent
 correlation, and per PCA-AE stage the reconstruction error beside linear PCA's.
 
-Run time: full run 5.6 min (2 cores), 17 min in a sweep (one core of two); ``--quick`` 40 s CPU.
+Run time (2 idle cores, one torch thread a training): full run 5.5 min (17 min in a sweep, one
+core of two), ``--quick`` 20 s.
 Measured results: docs/results/pca_ae_grey_disks.md
 """
 

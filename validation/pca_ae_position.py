@@ -15,7 +15,8 @@ Metrics, per model: |Pearson| (radius, x, y) x component with the best matching,
 leak, monotonicity, R^2 of the position from the whole code, MIG / DCI / SAP, the latent
 correlation, and per PCA-AE stage the reconstruction error beside linear PCA's.
 
-Run time: full run 6.4 min (2 cores), 19 min in a sweep (one core of two); ``--quick`` 45 s CPU.
+Run time (2 idle cores, one torch thread a training): full run 6.3 min (19 min in a sweep, one
+core of two), ``--quick`` 25 s.
 Measured results: docs/results/pca_ae_position.md
 """
 

@@ -4,7 +4,7 @@
 
 The talk: a decoder trained on integer Diracs "does not produce reliable results"; eq. 13,
 with a continuous a, partly fixes it. Two ``nets.PositionDecoder`` MLPs (a -> ``length``
-pixels), same architecture, seed and schedule: ``continuous`` (eq. 13 Diracs, a uniform on
+pixels), same architecture and schedule, each its own named streams: ``continuous`` (eq. 13 Diracs, a uniform on
 [0, length - 1]) and ``integer`` (integer Diracs only), evaluated at integer, half-integer
 (``between``) and ``n_test`` random real positions.
 
@@ -15,7 +15,7 @@ with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``decoder.
 Metrics (``int_`` prefix: the integer-trained one): ``mse_*`` against the eq. 13 Dirac,
 ``com_err_*`` (whole output's centre of mass), ``peak_com_err_*`` (3 pixels around the peak).
 
-Run time (2 cores): full run about 20 s, ``--quick`` about 13 s.
+Run time (2 idle cores, one torch thread a training): full run 24 s, ``--quick`` 12 s.
 Measured results: docs/results/position_decoder.md
 """
 

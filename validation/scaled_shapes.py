@@ -16,7 +16,7 @@ Outputs in ``--out`` (default ``results/scaled_shapes``, ``results/scaled_shapes
 ``band.png``.
 
 Run time: the full run 8.6 min on one core of the busy 2-core machine (about 6 min idle),
-``--quick`` about 40 s. Protocol, metrics and measured results: docs/results/scaled_shapes.md
+``--quick`` 40 s. Protocol, metrics and measured results: docs/results/scaled_shapes.md
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ sub-pixel centres uniform within 8 pixels of the image centre, sigma = 1):
 Each method's worst absolute error against the exact closed form is reported next to its
 speed, and speeds as ratios to geoshape measured in the same run. Also the first-call cost
 (JIT compilation) in a fresh process, with numba's on-disk cache cold and warm.
-Writes ``metrics.json`` into ``--out`` (default ``results/bench_geoshape``).
+Writes ``metrics.json`` into ``--out`` (default ``results/bench_geoshape``,
+``results/bench_geoshape_quick`` with ``--quick``).
 
 Measured on the 2-core development machine: see the README ("Benchmarks").
 """
@@ -240,7 +241,8 @@ def cli(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, no JIT measurement (< 30 s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=BenchConfig.out)
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default {BenchConfig.out}, {BenchConfig.out}_quick with --quick)")
     p.add_argument("--n", type=int, default=None, help="images per timed geoshape call")
     args = p.parse_args(argv)
     kw = dict(QUICK) if args.quick else {}
@@ -248,7 +250,8 @@ def cli(argv=None) -> dict:
         if args.n < 10:
             p.error("--n must be >= 10")
         kw["n"] = args.n
-    cfg = BenchConfig(seed=args.seed, out=args.out, **kw)
+    out = args.out or (BenchConfig.out + "_quick" if args.quick else BenchConfig.out)
+    cfg = BenchConfig(seed=args.seed, out=out, **kw)
     return main(cfg)
 
 

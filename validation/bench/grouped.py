@@ -93,7 +93,7 @@ class GroupedOfficialAE(nn.Module):
     def net(self, g: int) -> OfficialAE:
         """Net ``g`` (0-based) as a separate ``OfficialAE`` carrying its current weights."""
         g = checks.integer(g, "g", lo=0, hi=self.groups - 1)
-        out = OfficialAE(self.config)
+        out = OfficialAE(self.config).to(self.encoder[0][0].dtype)
         with torch.no_grad():
             for layers, mine in ((out.encoder, self.encoder), (out.decoder, self.decoder)):
                 for layer, (w, b) in zip(layers, mine):
@@ -188,13 +188,20 @@ def _agreement(g: int, seed: int, steps: int) -> tuple[float, float]:
     return grad, diff
 
 
-def identity(groups: Sequence[int], steps: int, seed: int = 0) -> dict:
+def identity(groups: Sequence[int], steps: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> dict:
     """Net 0 after ``steps`` steps alone and in a group of each G in ``groups`` (same initial
-    weights, data and batches): its per-pixel MSE on its 1000 training images, and the largest
-    weight difference from the net alone and from net 0 of the first group; one thread."""
+    weights, data and batches, all in ``dtype``): its per-pixel MSE on its 1000 training images,
+    and the largest weight difference from the net alone and from net 0 of the first group; one
+    thread. In float64 the rounding that float32 amplifies is some 1e-9 times smaller, which
+    tells rounding apart from a difference in what the grouped net computes."""
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     torch.set_num_threads(1)
-    data = _data(max(groups), seed)
+    data = [d.astype(np.float64 if dtype == torch.float64 else np.float32) for d in _data(max(groups), seed)]
     x = torch.from_numpy(data[0][:, None])
+
+    def nets(g: int) -> list[OfficialAE]:
+        return [m.to(dtype) for m in _nets(g, seed)]
 
     def mse(m: OfficialAE) -> float:
         with torch.no_grad():
@@ -203,12 +210,12 @@ def identity(groups: Sequence[int], steps: int, seed: int = 0) -> dict:
     def diff(a: OfficialAE, b: OfficialAE) -> float:
         return max(float((p - q).detach().abs().max()) for p, q in zip(a.parameters(), b.parameters()))
 
-    alone = _nets(1, seed)[0]
+    alone = nets(1)[0]
     _loop(alone, data[:1], steps, seed)
     out: dict = {"steps": steps, "mse_alone": mse(alone)}
     first = None
     for g in groups:
-        group = GroupedOfficialAE(_nets(g, seed))
+        group = GroupedOfficialAE(nets(g))
         _loop(group, data[:g], steps, seed)
         net = group.net(0)
         first = first if first is not None else net
@@ -263,8 +270,10 @@ def main(config: Config) -> Result:
         with mp.get_context("spawn").Pool(config.processes) as pool:
             found = pool.map(_measure_job, [args] * config.processes)
     ident = identity(config.groups, config.identity_steps, config.seed)
+    ident64 = identity(config.groups[:1], config.identity_steps, config.seed, torch.float64)
     metrics: dict = {"processes": config.processes, "steps": config.steps}
     metrics.update({f"identity.{k}": v for k, v in ident.items()})
+    metrics.update({f"identity_float64.{k}": v for k, v in ident64.items() if k != "steps"})
     rows = []
     for g in config.groups:
         each = [f[g] for f in found]
@@ -304,6 +313,9 @@ def main(config: Config) -> Result:
                           + (f", {ident[f'g{g}.max_abs_param_difference_from_g{config.groups[0]}']:.3g} "
                              f"from G={config.groups[0]}" if g != config.groups[0] else "") + ")"
                           for g in config.groups))
+    g0 = config.groups[0]
+    table += (f"\nin float64: MSE alone {ident64['mse_alone']:.6g}, in a group of {g0} {ident64[f'g{g0}.mse']:.6g} "
+              f"(weights {ident64[f'g{g0}.max_abs_param_difference_from_alone']:.3g} from alone)")
     return Result(config, metrics, table, out)
 
 

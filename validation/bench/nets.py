@@ -1,6 +1,6 @@
 """Speed of the training engine against a minimal PyTorch loop, side by side in one run.
 
-    python -m validation.bench.nets [--quick] [--out results/bench_nets] [--seconds S]
+    python -m validation.bench.nets [--quick] [--out DIR] [--seconds S]
 
 Data: ``geoshape.centred_disks`` (radii U[0, 32), sigma 1, 64x64), drawn per batch; a fixed
 validation set of 512 disks. Model: ``DiskAE`` with biases (widths (8, 8, 16, 16, 32, 32)),
@@ -19,7 +19,8 @@ Rows (each trains for the same wall-clock budget, so time-to-MSE is comparable):
 Also measured: the cost of generating one batch of disks; raw steps/s on a fixed batch, for
 1 and 2 threads, channels-last on/off, ``torch.compile``, and with a busy process holding one
 core (the case for ``threads=1``).
-Writes ``metrics.json`` (atomically) into ``--out`` and prints a table. ``--quick`` runs each
+Writes ``metrics.json`` (atomically) into ``--out`` (default ``results/bench_nets``,
+``results/bench_nets_quick`` with ``--quick``) and prints a table. ``--quick`` runs each
 row for a few seconds (under a minute in all); the full run takes about 15 minutes on 2 cores.
 Timings on a shared machine vary by tens of percent from run to run; compare rows of one run.
 """
@@ -242,14 +243,16 @@ def print_table(results: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m validation.bench.nets", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few seconds per row (under a minute)")
-    ap.add_argument("--out", type=Path, default=Path("results/bench_nets"), help="directory for metrics.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="directory for metrics.json (default results/bench_nets, results/bench_nets_quick with --quick)")
     ap.add_argument("--seconds", type=float, default=None, help="wall-clock budget per row (overrides the mode)")
     args = ap.parse_args(argv)
     if args.seconds is not None and not (args.seconds > 0 and math.isfinite(args.seconds)):
         ap.error("--seconds must be a positive number")
-    results = run(args.quick, args.out, args.seconds)
+    out = args.out or Path("results/bench_nets_quick" if args.quick else "results/bench_nets")
+    results = run(args.quick, out, args.seconds)
     print_table(results)
-    print(f"wrote {args.out / 'metrics.json'}")
+    print(f"wrote {out / 'metrics.json'}")
     return 0
 
 

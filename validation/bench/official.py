@@ -1,6 +1,6 @@
 """The authors' net: the transposed convolutions' bias inside the convolution or added after.
 
-    python -m validation.bench.official [--quick] [--steps N] [--repeats R] [--out results/bench_official]
+    python -m validation.bench.official [--quick] [--steps N] [--repeats R] [--out DIR]
 
 ``nets.OfficialAE`` adds each ``ConvTranspose2d``'s bias after the convolution
 (``conv_transpose2d(h, w) + b``) instead of passing it to the convolution: the same parameters,
@@ -9,7 +9,8 @@ under their protocol (1000 8-bit disks, batch 64, Adam 0.01, keep-best every 500
 thread) both ways, in blocks ordered fused, after, after, fused so that the machine's drift
 weighs on both sides, and reports steps/s, their ratio, and the largest difference between the
 two decoders' outputs on the same weights. Writes ``metrics.json`` and ``bench_official.png``
-atomically into ``--out``. ``--quick``: 100 steps a block (a few seconds in all).
+atomically into ``--out`` (default ``results/bench_official``, ``_quick`` appended with
+``--quick``). ``--quick``: 100 steps a block (a few seconds in all).
 """
 
 from __future__ import annotations
@@ -97,16 +98,18 @@ def cli(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--quick", action="store_true", help="100 steps a block")
     p.add_argument("--steps", type=int, default=1000, help="optimiser steps a block, >= 10")
     p.add_argument("--repeats", type=int, default=2, help="blocks fused, after, after, fused; >= 1")
-    p.add_argument("--out", type=Path, default=Path("results/bench_official"))
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default results/bench_official, results/bench_official_quick with --quick)")
     args = p.parse_args(argv)
     steps = 100 if args.quick else args.steps
     if steps < 10 or args.repeats < 1:
         p.error("--steps must be >= 10 and --repeats >= 1")
-    m = main(args.out, steps, args.repeats)
+    out = args.out or Path("results/bench_official_quick" if args.quick else "results/bench_official")
+    m = main(out, steps, args.repeats)
     print(f"fused {m['steps_per_second_fused']:.1f} steps/s, after {m['steps_per_second_after']:.1f} steps/s: "
           f"ratio {m['ratio_after_over_fused']:.3f} ({m['blocks']} blocks of {steps} steps each side); "
           f"largest output difference {m['max_abs_output_difference']:.2e}")
-    print(f"wrote {args.out}/{{metrics.json, bench_official.png}}")
+    print(f"wrote {out}/{{metrics.json, bench_official.png}}")
     return m
 
 

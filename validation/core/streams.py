@@ -14,31 +14,10 @@ True
 
 from __future__ import annotations
 
-import zlib
-
-import numpy as np
-
 from geoshape import checks
+from geoshape.streams import stream, stream_seed
 
 __all__ = ["stream", "stream_seed", "Streams"]
-
-
-def _key(name) -> int:
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty str naming the stream, got {name!r}")
-    return zlib.crc32(name.encode())
-
-
-def stream(seed: int, name: str) -> np.random.SeedSequence:
-    """The ``SeedSequence`` of stream ``name`` of a run seeded with ``seed`` (int >= 0)."""
-    seed = checks.seed(seed, "seed")
-    return np.random.SeedSequence(seed, spawn_key=(_key(name),))
-
-
-def stream_seed(seed: int, name: str) -> int:
-    """Stream ``name`` of ``seed`` as one int in ``[0, 2**63 - 1]``: the form the public
-    functions of geoshape and nets take (``rng=``, ``seed=``)."""
-    return int(stream(seed, name).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 class Streams:

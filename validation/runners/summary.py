@@ -18,7 +18,9 @@ An experiment module may declare, for its sweeps:
   of one grid point (numbers for ``summary.json``, text for ``summary.md``).
 
 Without it every metric is a headline of its own (the first :data:`MAX_PANELS` that are not
-timings in the figure) and grid points are compared with the first one.
+timings in the figure) and grid points are compared with the first one. A declared headline
+that no run of a grid point measured (a variant left out, or named after a value the sweep
+changed) is listed under ``not_measured`` and in ``summary.md``, never dropped in silence.
 """
 
 from __future__ import annotations
@@ -132,6 +134,12 @@ def _shown(module, keys: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
     return heads or [(k, {"": k}) for k in keys]
 
 
+def not_measured(module, keys: Sequence[str]) -> list[str]:
+    """The metrics the module's ``SWEEP`` declares as headlines that are not among ``keys``."""
+    present = set(keys)
+    return [k for _, per in _headlines(module, []) for k in per.values() if k not in present]
+
+
 def _declared(module) -> tuple[tuple, tuple, tuple]:
     """``(variants, headlines, pairs)`` of the module's ``SWEEP`` (a checked
     :class:`validation.core.SweepSpec`), or empty ones."""
@@ -159,6 +167,7 @@ def summarize(out: str | Path, module=None, *, failures: Sequence[Mapping[str, A
         summary["points"][point] = {
             "seeds": sorted(by_seed),
             "metrics": {k: describe([by_seed[s].get(k) for s in sorted(by_seed)]) for k in keys},
+            "not_measured": not_measured(module, keys),
         }
         hook = getattr(module, "sweep_summary", None)
         if hook is not None:
@@ -221,6 +230,9 @@ def _markdown(summary: dict, module, runs) -> str:
             s = stats[k]
             rng = f"{_fmt(s['median'])} [{_fmt(s['min'])}, {_fmt(s['max'])}]"
             lines.append(f"| {k} | {rng} | {_fmt(s['mean'])} | {_fmt(s['std'])} | {_fmt(s['iqr'])} | {s['n']} |")
+        if body.get("not_measured"):
+            lines += ["", f"Declared headlines no run measured ({len(body['not_measured'])}): "
+                      + ", ".join(body["not_measured"])]
         if "verdict" in body:
             lines += ["", body["verdict"]["text"]]
         comp = summary["paired_variants"].get(point, {})
@@ -253,12 +265,17 @@ def _markdown(summary: dict, module, runs) -> str:
 
 
 def _figure(summary: dict, module, runs, path: Path) -> None:
-    """One strip panel per headline measured (at most :data:`MAX_PANELS`): a column per (grid
-    point, variant), a dot per seed, a bar at the median."""
+    """One strip panel per declared headline measured (every one), or per metric when the
+    module declares none (the first :data:`MAX_PANELS`): a column per (grid point, variant), a
+    dot per seed, a bar at the median."""
     from validation._plots import finish, pyplot
 
     first = next(iter(summary["points"].values()))["metrics"]
-    heads = _shown(module, [k for k in first if not is_timing(k)])[:MAX_PANELS]
+    keys = [k for k in first if not is_timing(k)]
+    heads = _shown(module, keys)
+    declared = bool(_declared(module)[1]) and heads != [(k, {"": k}) for k in keys]
+    left_out = 0 if declared else max(len(heads) - MAX_PANELS, 0)
+    heads = heads if declared else heads[:MAX_PANELS]
     plt = pyplot()
     ncol = min(3, len(heads))
     nrow = math.ceil(len(heads) / ncol)
@@ -280,5 +297,6 @@ def _figure(summary: dict, module, runs, path: Path) -> None:
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(heads):]:
         ax.axis("off")
-    fig.suptitle("Over seeds: one dot per seed, bar at the median", fontsize=10)
+    fig.suptitle("Over seeds: one dot per seed, bar at the median"
+                 + (f" ({left_out} more metrics in summary.md)" if left_out else ""), fontsize=10)
     finish(fig, path, dpi=90)

@@ -15,7 +15,7 @@ import torch
 
 from validation.core import limited_threads
 
-__all__ = ["pca_fit", "pca_heldout_errors", "nested_subspace_angles", "LinearPCAAE", "train_linear_pca_ae"]
+__all__ = ["LBFGS_RECIPE", "pca_fit", "pca_heldout_errors", "nested_subspace_angles", "LinearPCAAE", "train_linear_pca_ae"]
 
 
 def pca_fit(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,6 +158,13 @@ class LinearPCAAE(torch.nn.Module):
         return mse + lam_cov * cov, mse, cov
 
 
+#: The linear PCA-AE's optimiser, one full-batch L-BFGS run a stage (``max_iter`` is the
+#: caller's ``iters``); recorded in ``config.json`` by the experiments that use it.
+LBFGS_RECIPE = {"optimizer": "torch.optim.LBFGS", "lr": 1.0, "history_size": 50, "line_search_fn": "strong_wolfe",
+                "tolerance_grad": 1e-14, "tolerance_change": 1e-16, "batch": "all images (float64)",
+                "init": "decoder weights N(0, 0.01^2), bias the mean image, encoder row N(0, 1/p)"}
+
+
 def train_linear_pca_ae(images: np.ndarray, n_stages: int, *, lam_cov: float, iters: int, seed: int,
                         threads: int = 1) -> tuple[LinearPCAAE, list[dict]]:
     """Train a :class:`LinearPCAAE` on ``images`` (n, ...) stage by stage: each stage's new
@@ -183,8 +190,10 @@ def train_linear_pca_ae(images: np.ndarray, n_stages: int, *, lam_cov: float, it
                 dec.bias.copy_(torch.from_numpy(mean))
             model.add_stage(torch.randn(p, generator=gen, dtype=torch.float64) / np.sqrt(p), dec)
             params = [model.encoders[-1], dec.weight, dec.bias]
-            opt = torch.optim.LBFGS(params, lr=1.0, max_iter=iters, history_size=50, line_search_fn="strong_wolfe",
-                                    tolerance_grad=1e-14, tolerance_change=1e-16)
+            r = LBFGS_RECIPE
+            opt = torch.optim.LBFGS(params, lr=r["lr"], max_iter=iters, history_size=r["history_size"],
+                                    line_search_fn=r["line_search_fn"], tolerance_grad=r["tolerance_grad"],
+                                    tolerance_change=r["tolerance_change"])
 
             def closure():
                 opt.zero_grad()

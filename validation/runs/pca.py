@@ -28,12 +28,11 @@ import torch
 from nets import (PCAAE, BetaTCVAE, BetaVAE, PCAAEConfig, PlainAE, TCVAEConfig, TrainConfig, VAEConfig, train,
                   train_pca_ae)
 from nets.conv_ae import crop_images
-from nets.pca_ae import SEED_STRIDE
 from validation import metrics as M
 from validation._plots import plot_navigation, plot_scatter
 from validation.core import ExperimentConfig, Result, Streams, format_table, ints, param, reals, write_outputs
 
-__all__ = ["PCAExperimentConfig", "check_betas", "TrainSpec", "pca_ae_seed", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
+__all__ = ["PCAExperimentConfig", "check_betas", "TrainSpec", "fit", "fit_variants", "SHARED_FIRST_STAGE", "encode_all", "recon_mse", "navigation_grid",
            "disentanglement", "correlation_metrics", "covariance_metrics", "ordering_metrics",
            "evaluate", "run_variants", "matched_columns", "stage_table", "correlation_ratio",
            "one_vs_rest_spearman", "decoded_mse", "stage_errors", "ablation_shares"]
@@ -94,22 +93,15 @@ class TrainSpec:
         )
 
 
-def pca_ae_seed(seed: int) -> int:
-    """The model seed of a :class:`nets.PCAAE` from a named stream's seed in ``[0, 2**63 - 1]``:
-    a PCAAE draws stage k's weights from ``seed * SEED_STRIDE + k``, so its seed must stay
-    below ``2**63 / SEED_STRIDE``; the stream's seed keeps its high bits (``seed >> 10``)."""
-    return int(seed) >> SEED_STRIDE.bit_length()
-
-
 def fit(kind: str, arch: PCAAEConfig, data: np.ndarray, spec: TrainSpec, seed: int, *, beta: float = 4.0):
     """Train one model: ``kind`` in {"pca_ae", "ae", "vae", "tcvae"} (``beta``: the KL weight of
     the beta-VAE, the total-correlation weight of the beta-TCVAE, whose N is ``len(data)``).
-    ``seed`` seeds the model's initial weights (a PCA-AE's through :func:`pca_ae_seed`) and its
+    ``seed`` seeds the model's initial weights and its
     training (``spec.config(seed)``): give each model its own named stream.
     Returns (model in eval mode, [History, ...] one per stage or a single one, seconds)."""
     t0 = time.perf_counter()
     if kind == "pca_ae":
-        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=pca_ae_seed(seed))
+        model, hist = train_pca_ae(arch, data, spec.config(seed), seed=seed)
     elif kind == "ae":
         model = PlainAE(arch, seed=seed)
         hist = [train(model, data, spec.config(seed))]
@@ -149,7 +141,7 @@ def fit_variants(variants: dict[str, tuple[str, PCAAEConfig]], data: np.ndarray,
             if first_stage is None:
                 first = arch.replace(n_stages=1, packet=1)
                 s0 = seed_of(SHARED_FIRST_STAGE)
-                first_stage, hist0 = train_pca_ae(first, data, spec.config(s0), seed=pca_ae_seed(s0))
+                first_stage, hist0 = train_pca_ae(first, data, spec.config(s0), seed=s0)
             model, hist = train_pca_ae(arch, data, spec.config(seed_of(name)), start=first_stage)
             model.cpu().eval()
             yield name, model, list(hist0) + hist, time.perf_counter() - t0
