@@ -16,7 +16,7 @@ families of shapes (general scaling, docs/general_scaling.md); :func:`mnist_digi
 Modules: ``shapes`` (validated renderers) over ``_kernels`` (numba, unchecked);
 ``datasets`` (labelled sets); ``checks`` (the argument checks every package uses);
 ``io`` (atomic file writes every package uses); ``images`` (your own images); ``scaled``;
-``digits``; ``morphometrics``.
+``digits``; ``morphometrics``; ``streams`` (named random streams of a seed).
 """
 
 from . import checks, io

@@ -67,6 +67,8 @@ def stage_seed(seed: int, k: int, role: str) -> int:
     ``seed``: the named stream ``stage/k/role`` (:func:`geoshape.streams.stream_seed`), so that
     no stage of one seed shares a stream with a stage of another (``seed + k`` would give
     seed 0's stage 2 the stream of seed 1's stage 1)."""
+    k = checks.integer(k, "k", lo=1)
+    role = checks.choice(role, "role", ("init", "train"))
     return stream_seed(seed, f"stage/{k}/{role}")
 
 

@@ -143,6 +143,20 @@ def test_no_stream_is_derived_by_an_offset(path):
                 f"{path.name}:{node.lineno}: {node.value.id}.seed used outside Streams / stream_seed"
 
 
+LIBRARY_CODE = sorted([*(ROOT / "nets").glob("*.py"), *(ROOT / "geoshape").glob("*.py"), *(ROOT / "theory").glob("*.py")])
+
+
+@pytest.mark.parametrize("path", LIBRARY_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_library_derives_no_stream_by_an_offset(path):
+    """nets, geoshape and theory take a seed and derive sub-streams by name
+    (``geoshape.streams.stream_seed``), never as ``seed + k`` or ``seed * n + k``."""
+    src = path.read_text()
+    toks = tokenize.generate_tokens(io.StringIO(src).readline)
+    code = " ".join(t.string for t in toks if t.type not in (tokenize.STRING, tokenize.COMMENT))
+    hit = _OFFSET.search(code)
+    assert not hit, f"{path.name}: a stream derived from seed by arithmetic: {hit.group(0)!r}"
+
+
 def _in_text(node, src) -> bool:
     """An f-string or a message that only prints the seed."""
     line = src.splitlines()[node.lineno - 1]
@@ -279,4 +293,126 @@ def test_a_module_docstring_gives_the_registrys_run_times(name):
     para = " ".join(doc[doc.index("\nRun time"):].split("\n\n")[0].split())
     spec = REGISTRY[name]
     assert f"``--quick`` {spec.quick_time}" in para, para
-    assert spec.full_time.split(" (")[0] in para, para
+    assert re.search(r"(?<![\d.])" + re.escape(spec.full_time.split(" (")[0]), para), para
+
+
+def _kept_runs_with_streams():
+    out = []
+    for folder in sorted((ROOT / "docs" / "sweeps").glob("*/*/")):
+        recs = {p.parent.name: json.loads(p.read_text()) for p in sorted(folder.glob("seed=*/config.json"))}
+        if len(recs) > 1 and all(r.get("streams") for r in recs.values()):
+            out.append(pytest.param(recs, id=folder.relative_to(ROOT / "docs" / "sweeps").as_posix()))
+    return out
+
+
+@pytest.mark.parametrize("records", _kept_runs_with_streams())
+def test_kept_sweeps_seeds_share_no_stream(records):
+    """Every kept sweep run with named streams: its seeds drew the same streams by name and no
+    stream value (data, test set, initial weights, batches) is shared by two seeds."""
+    names = {seed: set(r["streams"]) for seed, r in records.items()}
+    assert len({frozenset(n) for n in names.values()}) == 1, names
+    seen: dict[int, str] = {}
+    for seed, r in records.items():
+        values = list(r["streams"].values()) + [t["train_config"]["seed"] for t in r.get("trainings", {}).values()
+                                                 if "train_config" in t]
+        for v in set(values):
+            assert v not in seen, f"{seed} and {seen[v]} share the stream value {v}"
+            seen[v] = seed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [e.name for e in EXPERIMENTS])
+def test_two_seeds_of_every_experiment_draw_disjoint_streams(name, tmp_path):
+    """``--quick`` with seeds 0 and 1: the same stream names, no shared value, and no shared
+    training seed (so no shared training image, test image or initial weight)."""
+    mod = importlib.import_module(f"validation.{name}")
+    recs = []
+    for seed in (0, 1):
+        cfg = dataclasses.replace(mod.Config.quick(), seed=seed, out=str(tmp_path / f"s{seed}"))
+        mod.main(cfg)
+        recs.append(json.loads((tmp_path / f"s{seed}" / "config.json").read_text()))
+    a, b = recs
+    assert a["streams"] and set(a["streams"]) == set(b["streams"])
+    va = set(a["streams"].values()) | {t["train_config"]["seed"] for t in a.get("trainings", {}).values() if "train_config" in t}
+    vb = set(b["streams"].values()) | {t["train_config"]["seed"] for t in b.get("trainings", {}).values() if "train_config" in t}
+    assert not va & vb
+
+
+def test_registry_times_parse_and_the_reports_total_is_their_sum():
+    """``report``'s full and quick times, in its docstring and the README, are the registry's sums."""
+    from validation.core.registry import minutes, total_minutes
+    from validation.runners import report
+
+    assert minutes("30 s") == 0.5 and minutes("about 8 min (20 min in a sweep)") == 8.0
+    assert minutes("1 h 35 min (54 nets, idle machine)") == 95.0 and minutes("3.5 min (the demo set)") == 3.5
+    with pytest.raises(ValueError, match="text"):
+        minutes("a while")
+    full, quick = round(total_minutes("full")), round(total_minutes("quick", exclude=()))
+    doc = " ".join(report.__doc__.split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"about {full} minutes on 2 idle cores" in doc and f"``--quick``: about {quick} minutes" in doc
+    assert f"`python -m validation.runners.report`: about {full} minutes" in readme
+    assert f"`--quick`: about {quick} minutes" in readme
+
+
+@pytest.mark.parametrize("name", [e.name for e in EXPERIMENTS])
+def test_no_field_uses_zero_for_the_presets_value(name):
+    """"The preset's value" is None (``--lr none``), never a magic 0: a zero learning rate or
+    step count is refused, naming the field."""
+    cfg_cls = importlib.import_module(f"validation.{name}").Config
+    scalar = {f.name for f in dataclasses.fields(cfg_cls) if not str(f.type).startswith("tuple")}
+    for field, doc in cfg_cls.field_docs().items():
+        if field not in scalar:   # run specs such as bias_ablation's "init:replicate:lr:steps" name metric keys
+            continue
+        assert not re.search(r"\b0 = (the )?preset", doc), f"{name}.{field}: {doc}"
+    for field in ("lr", "bias_lr", "bias_free_lr", "steps", "bias_steps", "bias_free_steps"):
+        f = {g.name: g for g in dataclasses.fields(cfg_cls)}.get(field)
+        if f is not None and "None" in str(f.type):
+            with pytest.raises(ValueError, match=field):
+                cfg_cls(**{field: 0})
+            cfg_cls(**{field: None})
+
+
+def test_disk_spec_keeps_the_presets_values_for_none():
+    import nets
+    from validation.runs.disk import disk_spec
+
+    spec = disk_spec("b", "bias", size=64, sigma=1.0, seed=0, steps=None, lr=None)
+    assert spec["train"]["lr"] == nets.PRESETS["bias"].train["lr"]
+    assert spec["train"]["steps"] == nets.PRESETS["bias"].train["steps"]
+    assert disk_spec("b", "bias", size=64, sigma=1.0, seed=0, steps=7, lr=1e-3)["train"]["lr"] == 1e-3
+
+
+def test_tuple_fields_fail_one_way_naming_the_field():
+    """One check for every tuple field: TypeError for what is not a tuple (a str included),
+    ValueError for an empty one, a bad item or a repeat."""
+    from validation.core import ints, one_of, tuple_of
+
+    check = tuple_of(ints(1), what="positive ints")
+    assert check([1, 2], "widths") == (1, 2) and check((3,), "widths") == (3,)
+    with pytest.raises(TypeError, match="widths must be a tuple of positive ints, got str"):
+        check("1,2", "widths")
+    with pytest.raises(TypeError, match="widths"):
+        check(5, "widths")
+    with pytest.raises(ValueError, match="widths must hold at least one"):
+        check((), "widths")
+    with pytest.raises(ValueError, match="widths"):
+        check((1, 0), "widths")
+    with pytest.raises(ValueError, match="splits must not repeat"):
+        tuple_of(one_of("a", "b"), distinct=True)(("a", "a"), "splits")
+    assert tuple_of(ints(1), nonempty=False)((), "penalties") == ()
+
+
+@pytest.mark.parametrize("name, field, preset, key", [
+    ("disk_vs_airy", "bias_free_steps", "bias_free", "steps"), ("disk_vs_airy", "bias_free_lr", "bias_free", "lr"),
+    ("disk_vs_airy", "bias_steps", "bias", "steps"), ("disk_vs_airy", "bias_lr", "bias", "lr"),
+    ("disk_encoder", "steps", "bias", "steps"), ("disk_encoder", "lr", "bias", "lr"),
+    ("bias_ablation", "bias_steps", "bias", "steps"), ("bias_ablation", "bias_lr", "bias", "lr"),
+    ("scaled_shapes", "bias_lr", "bias", "lr")])
+def test_none_fields_name_the_presets_value(name, field, preset, key):
+    """``--help`` says what ``none`` gives: the value of ``nets.PRESETS`` the run then uses."""
+    import nets
+
+    doc = importlib.import_module(f"validation.{name}").Config.field_docs()[field]
+    said = re.search(r"none = the preset's \(([^)]+)\)", doc)
+    assert said and float(said.group(1)) == nets.PRESETS[preset].train[key], doc

@@ -568,9 +568,28 @@ def test_stage_streams_never_meet_across_seeds_or_stages():
     m = PCAAE(SMALL, seed=2**63 - 1)  # the whole seed range
     for _ in range(SMALL.n_stages):
         m.add_stage()
+    for bad, err in ((0, ValueError), (1.0, TypeError), (-3, ValueError)):
+        with pytest.raises(err, match="k"):
+            stage_seed(0, bad, "init")
+    with pytest.raises(ValueError, match="role"):
+        stage_seed(0, 1, "bogus")
     a, b = PCAAE(SMALL, seed=0), PCAAE(SMALL, seed=1)
     a.add_stage(), a.add_stage(), b.add_stage()
     assert not torch.equal(a.encoders[1].convs[0].weight, b.encoders[0].convs[0].weight)
+
+
+def test_train_pca_ae_gives_each_stage_its_named_batch_stream(monkeypatch):
+    """One TrainConfig for every stage: stage k trains with the stream stage/k/train of its seed
+    (no stage of seed 0 with the batches of a stage of seed 1)."""
+    import nets.pca_ae as P
+    from geoshape.streams import stream_seed
+
+    seen = []
+    monkeypatch.setattr(P, "train", lambda model, data, cfg, val_data=None: seen.append(cfg.seed))
+    for seed in (0, 1):
+        train_pca_ae(SMALL, _images(), _quick(seed=seed), seed=0)
+    assert seen == [stream_seed(s, f"stage/{k}/train") for s in (0, 1) for k in (1, 2, 3)]
+    assert len(set(seen)) == 6
 
 
 @pytest.mark.parametrize("build", [

@@ -109,18 +109,19 @@ def test_summary_figure_plots_every_declared_headline(tmp_path, monkeypatch):
     from validation.core import SweepSpec
 
     n = sweep_summary.MAX_PANELS + 4
-    module = types.SimpleNamespace(__name__="fake", SWEEP=SweepSpec(("a",), tuple(f"m{i}" for i in range(n)), ()))
+    # the run measures exactly its declared headlines, named so that sorted order is theirs
+    module = types.SimpleNamespace(__name__="fake", SWEEP=SweepSpec(("a",), tuple(f"m{i:02d}" for i in range(n)), ()))
     for s in range(2):
         d = tmp_path / "default" / f"seed={s}"
         d.mkdir(parents=True)
-        (d / "metrics.json").write_text(json.dumps({f"m{i}": float(i + s) for i in range(n)}))
+        (d / "metrics.json").write_text(json.dumps({f"m{i:02d}": float(i + s) for i in range(n)}))
     titles: list[str] = []
     from matplotlib.axes import Axes
 
     original = Axes.set_title
     monkeypatch.setattr(Axes, "set_title", lambda ax, t, *a, **k: (titles.append(t), original(ax, t, *a, **k))[1])
     sweep_summary.summarize(tmp_path, module)
-    assert titles == [f"m{i}" for i in range(n)]
+    assert titles == [f"m{i:02d}" for i in range(n)]
     titles.clear()
     sweep_summary.summarize(tmp_path, None)    # nothing declared: the first MAX_PANELS metrics
     assert len(titles) == sweep_summary.MAX_PANELS

@@ -253,11 +253,17 @@ def test_grouped_nets_compute_each_net_alone():
 
 def test_grouped_net_after_one_step_is_the_net_alone_to_rounding():
     """One Adam step from the same weights and batch: the grouped net 0's training MSE is the
-    one alone to float rounding, and its weights are at most one step's size (lr 0.01) apart."""
+    one alone to float rounding, and its weights agree to 1e-5 (a step moves a weight by up to
+    lr = 0.01; measured 3e-8 apart), so the divergence after many steps is not a different first
+    step. Torch's thread count is left as it was."""
+    import torch
+
     from validation.bench import grouped as G
 
+    threads = torch.get_num_threads()
     found = G.identity((2, 3), steps=1, seed=5)
+    assert torch.get_num_threads() == threads
     for g in (2, 3):
         assert found[f"g{g}.mse"] == pytest.approx(found["mse_alone"], rel=1e-4)
-        assert found[f"g{g}.max_abs_param_difference_from_alone"] <= 2 * 0.01
+        assert found[f"g{g}.max_abs_param_difference_from_alone"] < 1e-5
     assert "g3.max_abs_param_difference_from_g2" in found and "g2.max_abs_param_difference_from_g2" not in found

@@ -37,7 +37,8 @@ run): ``geoshape``, ``nets``, ``official`` (the transposed convolutions' bias in
 Over seeds and grids: ``python -m validation.runners.sweep NAME --seeds 0:10 [--set field=v1,v2]``
 (:mod:`validation.runners.sweep`, on Dask distributed; statistics in :mod:`validation.runners.summary`).
 One run of an experiment is one seed; the sweep writes ``OUT/<point>/seed=<s>/`` exactly as
-the single run would, and ``OUT/summary.{json,md,png}``.
+the single run would, and ``OUT/summary.{json,md,png}``; ``python -m validation.runners.pages``
+writes the kept sweeps' tables into ``docs/results/NAME.md``.
 
 The contract every experiment follows (:mod:`validation.core`)
 --------------------------------------------------------------

@@ -14,7 +14,7 @@ Outputs in ``--out`` (default ``results/bias_ablation``, ``results/bias_ablation
 Metrics: ``mse_rank1_floor``, ``mse_two_ray_floor`` (one profile per sign of z), per net
 ``over_rank1_<run>``, ``floor_given_signs_<run>``; ``min_over_floor_given_signs`` (>= 1: a theorem).
 
-Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 20 s.
+Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 22 s.
 Measured results: docs/results/bias_ablation.md
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 import geoshape
 import theory
 from validation.runs.disk import codes_and_outputs, cpu_seconds, disk_spec, train_models
-from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
+from validation.core import (ExperimentConfig, tuple_of, optional, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
                              reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
@@ -75,8 +75,7 @@ def _tag(run: dict) -> str:
 
 
 def _runs(v, name: str) -> tuple[str, ...]:
-    if isinstance(v, str) or not isinstance(v, (tuple, list)) or not v:
-        raise ValueError(f"{name} must be a non-empty tuple of 'init:replicate:lr:steps' strings, got {v!r}")
+    v = tuple_of(lambda r, _: r, what="'init:replicate:lr:steps' strings")(v, name)
     tags = [_tag(parse_run(r)) for r in v]
     if len(set(tags)) != len(tags):
         raise ValueError(f"{name} must be distinct, got {v!r}")
@@ -91,8 +90,10 @@ class Config(ExperimentConfig):
 
     size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
     sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in (0, 8]", reals(0.0, 8.0, lo_open=True))
-    bias_steps: int = param(2000, "optimiser steps of the net with biases; 0 = the preset's (4000)", ints(0))
-    bias_lr: float = param(0.0, "peak learning rate of the net with biases; 0 = the preset's (4e-3)", reals(0.0))
+    bias_steps: int | None = param(2000, "optimiser steps of the net with biases, >= 1; none = the preset's (5000)",
+                                   optional(ints(1)))
+    bias_lr: float | None = param(None, "peak learning rate of the net with biases, > 0; none = the preset's (4e-3)",
+                                  optional(reals(0.0, lo_open=True)))
     bias_free_runs: tuple[str, ...] = param(
         ("default:0:0:0", "kaiming:0:0:0", "default:1:0:0", "kaiming:1:0:0", "kaiming:2:0:0",
          "default:0:0.01:0", "default:0:0.0005:1500:constant"),
@@ -148,7 +149,8 @@ def main(config: Config) -> Result:
     for r, tag in zip(runs, tags):
         changes = {"lr_schedule": r["schedule"]} if r["schedule"] else {}
         specs.append(disk_spec(tag, "bias_free", seed=streams(f"bias_free/{r['init']}/{r['replicate']}"),
-                               steps=r["steps"], lr=r["lr"], model_changes={"init": r["init"]},
+                               steps=r["steps"] or None, lr=r["lr"] or None,   # 0 in the spec: the preset's
+                               model_changes={"init": r["init"]},
                                train_changes=changes, **common))
     trained, models = train_models(specs, cfg.parallel)    # the long with-bias run first: one worker
 

@@ -15,7 +15,7 @@ Metrics (worst replicate; ``_s<k>`` each): ``r2_z_area`` (R^2 of z ~ r^2), ``r2_
 ``r2_z_pixel_sum``, ``jacobian_flatness`` (1 for a literal averaging filter),
 ``monotonic_fraction``.
 
-Run time (2 idle cores, one torch thread a training): full run 1.7 min, ``--quick`` 30 s.
+Run time (2 idle cores, one torch thread a training): full run 1.7 min, ``--quick`` 26 s.
 Measured results: docs/results/disk_encoder.md
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 import geoshape
 from validation import metrics as vm
 from validation.runs.disk import codes_and_outputs, cpu_seconds, grid_specs, max_reversal, train_models
-from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
+from validation.core import (ExperimentConfig, optional, Result, SweepSpec, Streams, flag, format_table, ints, param, pow2,
                              reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
@@ -55,9 +55,10 @@ class Config(ExperimentConfig):
     sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in (0, 8]", reals(0.0, 8.0, lo_open=True))
     replicates: int = param(2, "trainings, in [1, 8]; replicate k is the named stream replicate/k of the seed "
                                "(two at a time); the headline is the worst", ints(1, 8))
-    steps: int = param(2000, "optimiser steps of each training; 0 = the preset's (4000); R^2 vs area is > 0.99 "
-                             "from 500", ints(0))
-    lr: float = param(0.0, "peak learning rate; 0 = the preset's (4e-3)", reals(0.0))
+    steps: int | None = param(2000, "optimiser steps of each training, >= 1; none = the preset's (5000); R^2 vs "
+                                    "area is > 0.99 from 500", optional(ints(1)))
+    lr: float | None = param(None, "peak learning rate, > 0; none = the preset's (4e-3)",
+                             optional(reals(0.0, lo_open=True)))
     n_sweep: int = param(512, "radii (k + 1/2) R / n_sweep of the encoded sweep (a quadrature of U[0, R)), >= 16",
                          ints(16))
     n_gradient: int = param(16, "sweep radii at which the encoder gradient is taken, in [1, n_sweep]", ints(1))

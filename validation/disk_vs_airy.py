@@ -14,7 +14,7 @@ Outputs in ``--out`` (default ``results/disk_vs_airy``, ``results/disk_vs_airy_q
 Metrics (unit-norm profiles, distance <= 2): ``l2_ae_vs_discrete``, ``l2_ae_vs_airy``,
 ``l2_discrete_vs_airy``; ``mse_bias_free_over_floor`` (rank-1 floor), ``mse_with_bias``.
 
-Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 30 s.
+Run time (2 idle cores, one torch thread a training): full run 3 min, ``--quick`` 36 s.
 Measured results: docs/results/disk_vs_airy.md
 """
 
@@ -31,7 +31,7 @@ import geoshape
 import theory
 from geoshape.io import atomic_write_json
 from validation.runs.disk import codes_and_outputs, disk_spec, train_models
-from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, one_of, param,
+from validation.core import (ExperimentConfig, optional, Result, SweepSpec, Streams, flag, format_table, ints, one_of, param,
                              pow2, reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
@@ -60,10 +60,14 @@ class Config(ExperimentConfig):
 
     size: int = param(64, "image side (pixels), a power of two >= 8", pow2(8))
     sigma: float = param(1.0, "blur of the disks: Gaussian std (pixels), in (0, 8]", reals(0.0, 8.0, lo_open=True))
-    bias_free_steps: int = param(2000, "optimiser steps of the bias-free net; 0 = the preset's (4000)", ints(0))
-    bias_steps: int = param(4000, "optimiser steps of the net with biases; 0 = the preset's (4000)", ints(0))
-    bias_free_lr: float = param(2e-3, "peak learning rate of the bias-free net; 0 = the preset's", reals(0.0))
-    bias_lr: float = param(0.0, "peak learning rate of the net with biases; 0 = the preset's (4e-3)", reals(0.0))
+    bias_free_steps: int | None = param(2000, "optimiser steps of the bias-free net, >= 1; none = the preset's (600)",
+                                        optional(ints(1)))
+    bias_steps: int | None = param(4000, "optimiser steps of the net with biases, >= 1; none = the preset's (5000)",
+                                   optional(ints(1)))
+    bias_free_lr: float | None = param(2e-3, "peak learning rate of the bias-free net, > 0; none = the preset's (2e-3)",
+                                       optional(reals(0.0, lo_open=True)))
+    bias_lr: float | None = param(None, "peak learning rate of the net with biases, > 0; none = the preset's (4e-3)",
+                                  optional(reals(0.0, lo_open=True)))
     bias_free_upsampling: str = param("bilinear", "decoder upsampling of the bias-free net: nearest, bilinear or "
                                       "transpose", one_of("nearest", "bilinear", "transpose"))
     stratified: bool = param(True, "one training radius per cell of [0, R) in every batch (same law, less noise)",

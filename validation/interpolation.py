@@ -14,7 +14,7 @@ Outputs in ``--out`` (default ``results/interpolation``, ``results/interpolation
 Metrics per variant (mean over seeds): ``mse_gap`` / ``mse_seen``, ``monotonic_fraction``,
 ``max_reversal`` (worst seed), ``n_monotone``, ``navigation_monotone`` (slide 21).
 
-Run time (2 idle cores, one torch thread a training): full run 4.2 min, ``--quick`` 30 s.
+Run time (2 idle cores, one torch thread a training): full run 4.2 min, ``--quick`` 28 s.
 Measured results: docs/results/interpolation.md
 """
 

@@ -16,7 +16,7 @@ Per run: ``gap_radius_err_mean/max``, ``seen_radius_err_mean/max`` (px), ``gap_o
 / ``mse_seen``, ``monotone_share``, ``squeeze``, ``dead``; fails: over half the gap > 1 px off.
 
 Run time (2 idle cores): the default sweep (54 nets) 1 h 35 min (measured), without penalties
-about 17 min (10 nets of about 170 s, two at a time); ``--quick`` 40 s.
+about 17 min (10 nets of about 170 s, two at a time); ``--quick`` 34 s.
 Measured results: docs/results/interpolation_official.md
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 from geoshape import checks
 from validation.runs import official as R
 from validation.runs.disk import pool_map
-from validation.core import (ExperimentConfig, Result, SweepSpec, flag, format_table, ints, param, reals, run_cli,
+from validation.core import (ExperimentConfig, tuple_of, Result, SweepSpec, flag, format_table, ints, param, reals, run_cli,
                              stream_seed, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot, save_image_rows
@@ -54,16 +54,9 @@ SWEEP = SweepSpec(variants=FAMILIES + ("extrapolate",),
                   pairs=tuple((f, "none") for f in FAMILIES[1:]))
 
 
-def _families(v, name: str) -> tuple[str, ...]:
-    if isinstance(v, str) or not isinstance(v, (tuple, list)):
-        raise TypeError(f"{name} must be a tuple of names from {FAMILIES[1:]}, got {v!r}")
-    return tuple(checks.choice(p, name, FAMILIES[1:]) for p in v)
-
-
-def _weights(v, name: str) -> tuple[float, ...]:
-    if isinstance(v, str) or not isinstance(v, (tuple, list)) or not v:
-        raise ValueError(f"{name} must list at least one value > 0, got {v!r}")
-    return tuple(checks.positive(x, name) for x in v)
+_families = tuple_of(lambda p, name: checks.choice(p, name, FAMILIES[1:]), nonempty=False,
+                     what=f"names from {FAMILIES[1:]}")
+_weights = tuple_of(lambda x, name: checks.positive(x, name), what="values > 0")
 
 
 @dataclass(frozen=True)

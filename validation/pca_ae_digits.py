@@ -16,7 +16,7 @@ Outputs in ``--out`` (default ``results/pca_ae_digits``, ``results/pca_ae_digits
 ``linear_check.png``, ``navigation.png``, ``traversal_morphometrics.png``, ``correlations.png``,
 ``covariance.png``, ``ordering.png``.
 
-Run time (2 idle cores, one torch thread a training): full run 7 min, ``--quick`` 55 s.
+Run time (2 idle cores, one torch thread a training): full run 7 min, ``--quick`` 44 s.
 Protocol, metrics, goals and measured results: docs/results/pca_ae_digits.md
 """
 

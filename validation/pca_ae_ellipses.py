@@ -17,7 +17,7 @@ diagonal ratios on z2 / z3, off-target excess over the data's own correlations),
 (lasso and gradient-boosted trees), SAP, test MSE; over seeds, :data:`SEED_GOALS`.
 
 Run time (2 idle cores, one torch thread a training): full run 18 min (7 models),
-``--quick`` 55 s.
+``--quick`` 47 s.
 Measured results: docs/results/pca_ae_ellipses.md
 """
 

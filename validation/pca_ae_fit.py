@@ -16,7 +16,7 @@ Outputs in ``--out`` (default ``results/pca_ae_fit``; ``results/pca_ae_fit_quick
 ``traversals_<model>.png``, ``reconstructions_<model>.png``, with factors ``correlations.png``.
 
 Run time (2 idle cores, one torch thread a training): full run 3.5 min on the demo set (it
-grows with the image side and ``latent``), ``--quick`` 70 s.
+grows with the image side and ``latent``), ``--quick`` 16 s.
 Metrics and measured results: docs/results/pca_ae_fit.md
 """
 

@@ -16,7 +16,7 @@ Metrics, per model: |Pearson| factor x component with the best matching (``on_ta
 correlation, and per PCA-AE stage the reconstruction error beside linear PCA's.
 
 Run time (2 idle cores, one torch thread a training): full run 5.5 min (17 min in a sweep, one
-core of two), ``--quick`` 20 s.
+core of two), ``--quick`` 23 s.
 Measured results: docs/results/pca_ae_grey_disks.md
 """
 

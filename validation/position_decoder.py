@@ -15,7 +15,7 @@ with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``decoder.
 Metrics (``int_`` prefix: the integer-trained one): ``mse_*`` against the eq. 13 Dirac,
 ``com_err_*`` (whole output's centre of mass), ``peak_com_err_*`` (3 pixels around the peak).
 
-Run time (2 idle cores, one torch thread a training): full run 24 s, ``--quick`` 12 s.
+Run time (2 idle cores, one torch thread a training): full run 24 s, ``--quick`` 15 s.
 Measured results: docs/results/position_decoder.md
 """
 
@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 import geoshape
-from validation.core import (ExperimentConfig, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
+from validation.core import (ExperimentConfig, tuple_of, Result, SweepSpec, Streams, flag, format_table, ints, param, reals,
                              run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
@@ -51,10 +51,7 @@ def _length(v, name: str) -> int:
     return v
 
 
-def _hidden(v, name: str) -> tuple[int, ...]:
-    if isinstance(v, (str, bytes)) or not isinstance(v, (tuple, list)) or not v:
-        raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {v!r}")
-    return tuple(ints(1)(h, name) for h in v)
+_hidden = tuple_of(ints(1), what="positive ints")
 
 
 @dataclass(frozen=True)

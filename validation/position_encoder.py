@@ -15,7 +15,7 @@ with ``--quick``): ``config.json``, ``metrics.json``, ``weights.pt``, ``encoder.
 Metrics: ``filter_cosine_min`` / ``filter2d_cosine_min`` (|cos| with phi), ``scale_out_product``
 (1), ``position_max_abs_err``, ``position2d_max_abs_err``, ``table1_max_abs_err``.
 
-Run time (2 idle cores, one torch thread a training): full run 30 s, ``--quick`` 6 s.
+Run time (2 idle cores, one torch thread a training): full run 30 s, ``--quick`` 9 s.
 Measured results, and why the filters need normalising: docs/results/position_encoder.md
 """
 

@@ -15,8 +15,8 @@ Outputs in ``--out`` (default ``results/scaled_shapes``, ``results/scaled_shapes
 ``scaled_shapes.npz``, ``level_sets.png``, ``codes_vs_scale.png``, ``digit_reconstructions.png``,
 ``band.png``.
 
-Run time: the full run 8.6 min on one core of the busy 2-core machine (about 6 min idle),
-``--quick`` 40 s. Protocol, metrics and measured results: docs/results/scaled_shapes.md
+Run time (2 idle cores, one torch thread a training): full run 6.2 min, ``--quick`` 22 s.
+Protocol, metrics and measured results: docs/results/scaled_shapes.md
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 import geoshape
-from validation.core import (ExperimentConfig, Result, Streams, SweepSpec, flag, format_table, ints, limited_threads,
+from validation.core import (ExperimentConfig, optional, Result, Streams, SweepSpec, flag, format_table, ints, limited_threads,
                              one_of, param, reals, run_cli, write_outputs)
 from validation._io import save_npz
 from validation._plots import finish, pyplot
@@ -115,7 +115,8 @@ class Config(ExperimentConfig):
     bias_free_steps: int = param(1200, "optimiser steps of each bias-free net, >= 1", ints(1))
     bias_steps: int = param(600, "optimiser steps of each net with biases, >= 1", ints(1))
     bias_free_lr: float = param(2e-3, "peak learning rate of the bias-free nets, > 0", reals(0.0, lo_open=True))
-    bias_lr: float = param(0.0, "peak learning rate of the nets with biases; 0 = the preset's (4e-3)", reals(0.0))
+    bias_lr: float | None = param(None, "peak learning rate of the nets with biases, > 0; none = the preset's (4e-3)",
+                                  optional(reals(0.0, lo_open=True)))
     bias_free_upsampling: str = param("bilinear", "decoder upsampling of the bias-free nets: nearest, bilinear or "
                                       "transpose", one_of("nearest", "bilinear", "transpose"))
     n_test: int = param(1024, "held-out images of each family at random scales (MSEs, R^2), >= 16", ints(16))

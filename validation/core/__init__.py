@@ -8,13 +8,13 @@
 - :mod:`~validation.core.sweepspec`: an experiment's declarations for its summary over seeds.
 """
 
-from .config import DEFAULT_THREADS, DEVICES, ExperimentConfig, flag, ints, one_of, optional, param, pow2, reals
+from .config import DEFAULT_THREADS, DEVICES, ExperimentConfig, flag, ints, one_of, optional, param, pow2, reals, tuple_of
 from .registry import EXPERIMENTS, REGISTRY, Experiment
 from .run import IN_SWEEP_ENV, Result, format_table, limited_threads, parse_cli, parse_value, run_cli, write_outputs
 from .streams import Streams, stream, stream_seed
 from .sweepspec import SweepSpec
 
-__all__ = ["ExperimentConfig", "param", "ints", "reals", "one_of", "flag", "optional", "pow2", "DEFAULT_THREADS",
+__all__ = ["ExperimentConfig", "param", "ints", "reals", "one_of", "flag", "optional", "tuple_of", "pow2", "DEFAULT_THREADS",
            "DEVICES", "IN_SWEEP_ENV", "EXPERIMENTS", "REGISTRY", "Experiment", "Result", "format_table",
            "limited_threads", "parse_cli", "parse_value",
            "run_cli", "write_outputs", "Streams", "stream", "stream_seed", "SweepSpec"]

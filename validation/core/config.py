@@ -40,7 +40,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from geoshape import checks
 
-__all__ = ["ExperimentConfig", "param", "ints", "reals", "one_of", "flag", "optional", "pow2",
+__all__ = ["ExperimentConfig", "param", "ints", "reals", "one_of", "flag", "optional", "tuple_of", "pow2",
            "DEFAULT_THREADS", "DEVICES"]
 
 #: Torch threads of a training when ``threads`` is None. One: on the 2-core development
@@ -89,6 +89,22 @@ def flag(v, name: str) -> bool:
 def pow2(minimum: int = 8) -> Check:
     """An image side that is a power of two ``>= minimum``."""
     return lambda v, name: checks.size_pow2(v, name, minimum)
+
+
+def tuple_of(item: Check, *, nonempty: bool = True, distinct: bool = False, what: str = "values") -> Check:
+    """A tuple (a list is accepted and kept as a tuple) whose items pass ``item``: TypeError
+    naming the field for anything else (a str included), ValueError when empty (with
+    ``nonempty``) or, with ``distinct``, when an item repeats."""
+    def check(v, name: str) -> tuple:
+        if isinstance(v, (str, bytes)) or not isinstance(v, (tuple, list)):
+            raise TypeError(f"{name} must be a tuple of {what}, got {type(v).__name__} {v!r}")
+        if nonempty and not v:
+            raise ValueError(f"{name} must hold at least one of its {what}, got an empty tuple")
+        out = tuple(item(x, name) for x in v)
+        if distinct and len(set(out)) != len(out):
+            raise ValueError(f"{name} must not repeat an item, got {v!r}")
+        return out
+    return check
 
 
 def optional(check: Check) -> Check:

@@ -37,7 +37,7 @@ def kept_sweeps(root: Path = ROOT) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
     for f in sorted((Path(root) / "docs" / "sweeps").glob("*/sweep.json")):
         if (f.parent / "summary.json").is_file():
-            out.setdefault(json.loads(f.read_text())["experiment"], []).append(f.parent)
+            out.setdefault(json.loads(f.read_text(encoding="utf-8"))["experiment"], []).append(f.parent)
     return out
 
 
@@ -47,8 +47,8 @@ def block(name: str, folders: Sequence[Path], root: Path = ROOT) -> str:
     lines = [BEGIN, "", "### Kept sweeps (generated from their summaries)", "",
              "Regenerate with `python -m validation.runners.pages`; median [min, max] over the seeds.", ""]
     for folder in folders:
-        summary = json.loads((folder / "summary.json").read_text())
-        spec = json.loads((folder / "sweep.json").read_text())
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        spec = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
         rel = folder.relative_to(root).as_posix()
         for point, body in summary["points"].items():
             seeds = body["seeds"]
@@ -81,12 +81,12 @@ def update(root: Path = ROOT, *, check: bool = False) -> list[Path]:
         page = root / "docs" / "results" / f"{name}.md"
         if not page.is_file():
             raise FileNotFoundError(f"kept sweeps of {name} but no results page {page}")
-        text = page.read_text()
+        text = page.read_text(encoding="utf-8")
         new = _with_block(text, block(name, folders, root))
         if new != text:
             changed.append(page)
             if not check:
-                atomic_write_bytes(page, lambda fh, b=new.encode(): fh.write(b), suffix=".md.tmp")
+                atomic_write_bytes(page, lambda fh, b=new.encode("utf-8"): fh.write(b), suffix=".md.tmp")
     return changed
 
 

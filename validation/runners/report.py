@@ -10,9 +10,9 @@ atomically: per experiment the claim of the talk it tests, its printed table, it
 metrics and its figures. An experiment that fails is reported as failed (with the error)
 and the others still run; the command then exits non-zero.
 
-Full run: the sum of the experiments' full runs (about 80 minutes on 2 idle cores, plus 1 h 35 min
-for the authors'-protocol sweep ``interpolation_official``);
-``--quick``: about 7 minutes.
+Full run: the sum of the experiments' full runs (about 69 minutes on 2 idle cores, plus 1 h 35 min
+for the authors'-protocol sweep ``interpolation_official``); ``--quick``: about 7 minutes (the
+registry's times, :func:`validation.core.registry.total_minutes`).
 """
 
 from __future__ import annotations

@@ -273,7 +273,8 @@ def _figure(summary: dict, module, runs, path: Path) -> None:
     first = next(iter(summary["points"].values()))["metrics"]
     keys = [k for k in first if not is_timing(k)]
     heads = _shown(module, keys)
-    declared = bool(_declared(module)[1]) and heads != [(k, {"": k}) for k in keys]
+    present = set(keys)
+    declared = any(k in present for _, per in _headlines(module, []) for k in per.values())
     left_out = 0 if declared else max(len(heads) - MAX_PANELS, 0)
     heads = heads if declared else heads[:MAX_PANELS]
     plt = pyplot()

@@ -67,11 +67,11 @@ class CentredDisks:
         return geoshape.disks(cells * (self.size / 2.0 / n), size=self.size, sigma=self.sigma)
 
 
-def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, steps: int = 0,
-              lr: float = 0.0, exclude=None, stratified: bool = False, model_changes: dict | None = None,
+def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, steps: int | None = None,
+              lr: float | None = None, exclude=None, stratified: bool = False, model_changes: dict | None = None,
               train_changes: dict | None = None, progress: bool = False, threads: int = 1,
               device: str = "cpu") -> dict:
-    """A picklable training spec from ``nets.PRESETS[preset]``; ``steps``/``lr`` 0 keep the
+    """A picklable training spec from ``nets.PRESETS[preset]``; ``steps``/``lr`` None keep the
     preset's values (warm-up and evaluation interval are scaled down with short runs).
     ``seed`` seeds the model's initial weights and the training (give each training its own
     named stream, :func:`validation.core.stream_seed`)."""
@@ -79,11 +79,11 @@ def disk_spec(name: str, preset: str, *, size: int, sigma: float, seed: int, ste
 
     p = nets.PRESETS[preset]
     train = dict(p["train"])
-    if steps:
+    if steps is not None:
         train["steps"] = steps
         train["eval_every"] = max(1, min(train.get("eval_every", 100), steps // 5))
         train["warmup_steps"] = min(train.get("warmup_steps", 0), steps // 10)
-    if lr:
+    if lr is not None:
         train["lr"] = lr
     train.update(threads=threads, seed=seed, progress=progress, val_size=512, device=device)
     train.update(train_changes or {})
@@ -304,7 +304,8 @@ class ImageBank:
         return self.images[np.minimum(cells.astype(np.int64), len(self) - 1)]
 
 
-def bank_spec(name: str, preset: str, *, images: np.ndarray, scales, seed: int, steps: int = 0, lr: float = 0.0,
+def bank_spec(name: str, preset: str, *, images: np.ndarray, scales, seed: int, steps: int | None = None,
+              lr: float | None = None,
               stratified: bool = True, model_changes: dict | None = None, train_changes: dict | None = None,
               progress: bool = False, threads: int = 1, device: str = "cpu") -> dict:
     """:func:`disk_spec` for a fixed training set (:class:`ImageBank`): the same recipe from
