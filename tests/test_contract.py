@@ -347,6 +347,8 @@ def test_registry_times_parse_and_the_reports_total_is_their_sum():
     assert minutes("1 h 35 min (54 nets, idle machine)") == 95.0 and minutes("3.5 min (the demo set)") == 3.5
     with pytest.raises(ValueError, match="text"):
         minutes("a while")
+    with pytest.raises(ValueError, match="which"):
+        total_minutes("slow")
     full, quick = round(total_minutes("full")), round(total_minutes("quick", exclude=()))
     doc = " ".join(report.__doc__.split())
     readme = " ".join((ROOT / "README.md").read_text().split())

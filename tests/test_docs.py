@@ -212,3 +212,5 @@ def test_pages_block_from_a_hand_made_sweep(tmp_path):
     assert pages.update(tmp_path, check=True) == []
     page.write_text(text.replace("0.400 [", "0.500 ["))
     assert pages.main(["--check", "--root", str(tmp_path)]) == 1
+    with pytest.raises(ValueError, match="root must be a repository"):
+        pages.update(tmp_path / "nowhere")

@@ -76,6 +76,8 @@ def update(root: Path = ROOT, *, check: bool = False) -> list[Path]:
     """Rewrite (or with ``check`` only compare) the generated block of every results page with
     kept sweeps; returns the pages whose block changed (or would change)."""
     root = Path(root)
+    if not (root / "docs" / "sweeps").is_dir() or not (root / "docs" / "results").is_dir():
+        raise ValueError(f"root must be a repository with docs/sweeps and docs/results, got {str(root)!r}")
     changed = []
     for name, folders in kept_sweeps(root).items():
         page = root / "docs" / "results" / f"{name}.md"
