@@ -267,3 +267,10 @@ def test_grouped_net_after_one_step_is_the_net_alone_to_rounding():
         assert found[f"g{g}.mse"] == pytest.approx(found["mse_alone"], rel=1e-4)
         assert found[f"g{g}.max_abs_param_difference_from_alone"] < 1e-5
     assert "g3.max_abs_param_difference_from_g2" in found and "g2.max_abs_param_difference_from_g2" not in found
+    for kwargs, err, name in ((dict(groups=(1,), steps=1), ValueError, "groups"),
+                              (dict(groups="2", steps=1), TypeError, "groups"),
+                              (dict(groups=(2,), steps=0), ValueError, "steps"),
+                              (dict(groups=(2,), steps=1, seed=-1), ValueError, "seed"),
+                              (dict(groups=(2,), steps=1, dtype=torch.float16), ValueError, "dtype")):
+        with pytest.raises(err, match=name):
+            G.identity(**kwargs)

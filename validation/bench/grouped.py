@@ -198,6 +198,11 @@ def identity(groups: Sequence[int], steps: int, seed: int = 0, dtype: torch.dtyp
     tells rounding apart from a difference in what the grouped net computes."""
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence) or not groups:
+        raise TypeError(f"groups must be a non-empty sequence of ints in [2, 64], got {groups!r}")
+    groups = tuple(checks.integer(g, "groups", lo=2, hi=64) for g in groups)
+    steps = checks.integer(steps, "steps", lo=1)
+    seed = checks.seed(seed, "seed")
     with limited_threads(1):
         return _identity(groups, steps, seed, dtype)
 
